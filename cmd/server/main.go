@@ -1,0 +1,109 @@
+// Command server runs a Huddle node: the SFU, the WebSocket signalling service and the bundled web
+// client in one binary. With no arguments it serves a single local node on http://127.0.0.1:7880.
+//
+//	server [flags]          run a node (flags override the config file)
+//	server version          print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/huddlehq/huddle/cmd/server/node"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Fprintln(stdout, "huddle server", version)
+		return nil
+	}
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := cfg.Log.NewLogger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	n, err := node.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(); err != nil {
+		return err
+	}
+	log.Info("open the client", "url", n.URL()+"/")
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return n.Close(shutdownCtx)
+}
+
+// parseFlags reads -config first, then lets the other flags override it.
+func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
+	cfg := node.DefaultConfig()
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML config file (see configs/server.yaml); defaults apply without one")
+	httpAddr := fs.String("http", "", "HTTP listen address host:port (default "+cfg.HTTP.Addr+")")
+	bindIP := fs.String("bind-ip", "", "IP the media UDP port binds (default "+cfg.Media.BindIP+")")
+	udpPort := fs.Int("udp-port", -1, fmt.Sprintf("media UDP port shared by all ICE traffic (default %d)", cfg.Media.UDPPort))
+	publicIPs := fs.String("public-ip", "", "comma-separated IPs advertised in ICE candidates (1:1 NAT)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (default "+cfg.Log.Level+")")
+	logFormat := fs.String("log-format", "", "text or json (default "+cfg.Log.Format+")")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (sub-commands: version)", fs.Arg(0))
+	}
+	if *configPath != "" {
+		if err := node.LoadFile(*configPath, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	if *httpAddr != "" {
+		cfg.HTTP.Addr = *httpAddr
+	}
+	if *bindIP != "" {
+		cfg.Media.BindIP = *bindIP
+	}
+	if *udpPort >= 0 {
+		cfg.Media.UDPPort = *udpPort
+	}
+	if *publicIPs != "" {
+		cfg.Media.PublicIPs = strings.Split(*publicIPs, ",")
+	}
+	if *logLevel != "" {
+		cfg.Log.Level = *logLevel
+	}
+	if *logFormat != "" {
+		cfg.Log.Format = *logFormat
+	}
+	return cfg, cfg.Validate()
+}

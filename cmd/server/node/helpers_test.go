@@ -1,0 +1,238 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/loadtest/media"
+	"github.com/huddlehq/huddle/sfu/codec"
+	"github.com/huddlehq/huddle/signaling/client"
+	"github.com/huddlehq/huddle/signaling/protocol"
+)
+
+// startNode runs a node on free loopback ports for the duration of the test.
+func startNode(t *testing.T) *node.Node {
+	t.Helper()
+	cfg := node.DefaultConfig()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Media.UDPPort = 0
+	level := slog.LevelWarn
+	if os.Getenv("HUDDLE_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	n, err := node.New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.Close(ctx); err != nil {
+			t.Errorf("node close: %v", err)
+		}
+	})
+	return n
+}
+
+func wsURL(n *node.Node) string { return strings.Replace(n.URL(), "http://", "ws://", 1) + "/ws" }
+
+// peer is a test participant that counts what it receives per track.
+type peer struct {
+	t      *testing.T
+	name   string
+	c      *client.Client
+	cancel context.CancelFunc
+	closed sync.Once
+
+	mu       sync.Mutex
+	received map[string]*trackStats // by server track id
+}
+
+type trackStats struct {
+	packets       atomic.Int64
+	firstKeyframe atomic.Bool // the first video packet received started a keyframe
+	kind          string
+}
+
+// join dials, joins room and starts counting received packets. readMedia=false makes a subscriber that
+// never reads its tracks (a stalled client).
+func join(t *testing.T, n *node.Node, room, name string, readMedia bool) *peer {
+	t.Helper()
+	p := &peer{t: t, name: name, received: make(map[string]*trackStats)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, wsURL(n), client.Options{OnTrack: func(rt client.RemoteTrack) {
+		if readMedia {
+			p.count(rt)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.c = c
+	if _, err := c.Join(ctx, room, name); err != nil {
+		t.Fatalf("%s join: %v", name, err)
+	}
+	t.Cleanup(func() { p.close() })
+	return p
+}
+
+func (p *peer) count(rt client.RemoteTrack) {
+	st := &trackStats{kind: rt.Track.Kind().String()}
+	p.mu.Lock()
+	p.received[rt.ID] = st
+	p.mu.Unlock()
+	go func() {
+		buf := make([]byte, 1500)
+		var pkt rtp.Packet
+		for {
+			n, _, err := rt.Track.Read(buf)
+			if err != nil {
+				return
+			}
+			if pkt.Unmarshal(buf[:n]) != nil {
+				continue
+			}
+			if st.packets.Add(1) == 1 && st.kind == "video" {
+				st.firstKeyframe.Store(codec.IsKeyframe(codec.KindVP8, pkt.Payload))
+			}
+		}
+	}()
+}
+
+// publish sends synthetic Opus and VP8 until the test ends; it returns the server's track ids.
+func (p *peer) publish() []string {
+	ids, _ := p.publishSources()
+	return ids
+}
+
+// publishSources is publish that also returns the audio and video sources.
+func (p *peer) publishSources() ([]string, [2]*media.Source) {
+	p.t.Helper()
+	audio, err := media.NewOpus("audio", p.name)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	video, err := media.NewVP8("video", p.name, media.Spec{BitrateBps: 300_000, FPS: 15, KeyframeInterval: 10 * time.Second})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	assigned, err := p.c.Publish(ctx,
+		client.LocalTrack{Track: audio.Track(), Source: "microphone"},
+		client.LocalTrack{Track: video.Track(), Source: "camera", OnKeyframeRequest: video.RequestKeyframe})
+	if err != nil {
+		p.t.Fatalf("%s publish: %v", p.name, err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	p.cancel = stop
+	go func() { _ = audio.Run(runCtx) }()
+	go func() { _ = video.Run(runCtx) }()
+	ids := make([]string, len(assigned))
+	for i, a := range assigned {
+		ids[i] = a.TrackID
+	}
+	return ids, [2]*media.Source{audio, video}
+}
+
+func (p *peer) packets(trackID string) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st := p.received[trackID]; st != nil {
+		return st.packets.Load()
+	}
+	return 0
+}
+
+func (p *peer) stats(trackID string) *trackStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.received[trackID]
+}
+
+func (p *peer) close() {
+	p.closed.Do(func() {
+		if p.cancel != nil {
+			p.cancel()
+		}
+		if err := p.c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			p.t.Logf("%s close: %v", p.name, err)
+		}
+	})
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitEvent reads p's events until one of type typ satisfies match.
+func (p *peer) waitEvent(timeout time.Duration, typ string, match func(protocol.Envelope) bool) protocol.Envelope {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case env := <-p.c.Events():
+			if env.Type == typ && (match == nil || match(env)) {
+				return env
+			}
+		case <-deadline:
+			p.t.Fatalf("%s: no %s event within %s", p.name, typ, timeout)
+		}
+	}
+}
+
+// goroutinesSettle waits for the goroutine count to come back to at most baseline.
+func goroutinesSettle(t *testing.T, baseline int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= baseline {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("goroutines: %d, baseline %d\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// mustSources returns unstarted synthetic tracks to publish.
+func mustSources(t *testing.T, stream string) (client.LocalTrack, client.LocalTrack) {
+	t.Helper()
+	audio, err := media.NewOpus("audio", stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	video, err := media.NewVP8("video", stream, media.Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client.LocalTrack{Track: audio.Track(), Source: "microphone"}, client.LocalTrack{Track: video.Track(), Source: "camera"}
+}

@@ -1,0 +1,204 @@
+// Package media synthesizes RTP that loads an SFU like real encoders do, without encoding anything:
+// VP8 frames with valid payload descriptors (keyframes marked, several packets per frame, keyframes larger
+// than delta frames) and Opus-sized audio every 20 ms. Every packet's payload carries its send time, so a
+// receiver on the same host can measure one-way latency (SentAt).
+//
+// Locking: a Source is driven by one goroutine (Run); RequestKeyframe may be called from any goroutine.
+package media
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/huddlehq/huddle/sfu/codec"
+)
+
+// maxPayload keeps packets under a 1200-byte MTU budget, as browsers do.
+const maxPayload = 1100
+
+// stampSize is the send-time stamp at the start of every frame's first packet media bytes.
+const stampSize = 8
+
+// Spec describes a synthetic stream.
+type Spec struct {
+	Kind             webrtc.RTPCodecType
+	BitrateBps       int           // video: average bitrate
+	FPS              int           // video: frames per second
+	KeyframeInterval time.Duration // video: a keyframe this often (and when asked)
+}
+
+// Source writes one synthetic stream into a pion track.
+type Source struct {
+	spec      Spec
+	track     *webrtc.TrackLocalStaticRTP
+	wantKey   atomic.Bool
+	sentPkts  atomic.Uint64
+	sentBytes atomic.Uint64
+}
+
+// NewVP8 returns a VP8 video source and its track.
+func NewVP8(trackID, streamID string, spec Spec) (*Source, error) {
+	spec.Kind = webrtc.RTPCodecTypeVideo
+	if spec.FPS == 0 {
+		spec.FPS = 30
+	}
+	if spec.BitrateBps == 0 {
+		spec.BitrateBps = 500_000
+	}
+	if spec.KeyframeInterval == 0 {
+		spec.KeyframeInterval = 3 * time.Second
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, trackID, streamID)
+	if err != nil {
+		return nil, fmt.Errorf("media: vp8 track: %w", err)
+	}
+	return &Source{spec: spec, track: track}, nil
+}
+
+// NewOpus returns an Opus-like audio source (one ~64-byte packet every 20 ms) and its track.
+func NewOpus(trackID, streamID string) (*Source, error) {
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, trackID, streamID)
+	if err != nil {
+		return nil, fmt.Errorf("media: opus track: %w", err)
+	}
+	return &Source{spec: Spec{Kind: webrtc.RTPCodecTypeAudio}, track: track}, nil
+}
+
+// Track is the pion track to publish.
+func (s *Source) Track() *webrtc.TrackLocalStaticRTP { return s.track }
+
+// RequestKeyframe makes the next video frame a keyframe (wire it to PLI/FIR).
+func (s *Source) RequestKeyframe() { s.wantKey.Store(true) }
+
+// Sent returns how many packets and bytes were written.
+func (s *Source) Sent() (packets, bytes uint64) { return s.sentPkts.Load(), s.sentBytes.Load() }
+
+// Run writes the stream until ctx ends.
+func (s *Source) Run(ctx context.Context) error {
+	if s.spec.Kind == webrtc.RTPCodecTypeAudio {
+		return s.runAudio(ctx)
+	}
+	return s.runVideo(ctx)
+}
+
+func (s *Source) runAudio(ctx context.Context) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2}, Payload: make([]byte, 64)}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		pkt.Payload[0] = 0xfc // an Opus TOC byte: CELT, 20 ms
+		stamp(pkt.Payload[1:])
+		pkt.Timestamp += 960
+		if err := s.write(pkt); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Source) runVideo(ctx context.Context) error {
+	interval := time.Second / time.Duration(s.spec.FPS)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	frameBytes := s.spec.BitrateBps / 8 / s.spec.FPS
+	lastKey := time.Time{}
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2}}
+	buf := make([]byte, maxPayload)
+	var picture uint16
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		key := s.wantKey.Swap(false) || time.Since(lastKey) >= s.spec.KeyframeInterval
+		size := frameBytes
+		if key {
+			lastKey = time.Now()
+			size = frameBytes * 5 // keyframes are several times larger than delta frames
+		}
+		picture = (picture + 1) & 0x7fff
+		pkt.Timestamp += uint32(90000 / s.spec.FPS)
+		for sent := 0; sent < size; {
+			chunk := min(size-sent, maxPayload-vp8DescriptorSize)
+			first := sent == 0
+			n := writeVP8Packet(buf, picture, first, key, chunk)
+			pkt.Payload = buf[:n]
+			sent += chunk
+			pkt.Marker = sent >= size
+			if err := s.write(pkt); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// vp8DescriptorSize is the descriptor we write: X=1, I=1 with a 15-bit picture id.
+const vp8DescriptorSize = 4
+
+// writeVP8Packet fills buf with a VP8 payload descriptor and chunk media bytes and returns the length.
+// The first packet of a frame starts with the VP8 payload header's P bit (0 = keyframe) and a send stamp.
+func writeVP8Packet(buf []byte, picture uint16, first, key bool, chunk int) int {
+	buf[0] = 0x80 // X
+	if first {
+		buf[0] |= 0x10 // S, partition 0
+	}
+	buf[1] = 0x80 // I
+	buf[2] = 0x80 | byte(picture>>8)
+	buf[3] = byte(picture)
+	media := buf[vp8DescriptorSize : vp8DescriptorSize+chunk]
+	for i := range media {
+		media[i] = 0
+	}
+	if first && len(media) >= 1+stampSize {
+		if !key {
+			media[0] = 0x01 // P=1: inter frame
+		}
+		stamp(media[1:])
+	}
+	return vp8DescriptorSize + chunk
+}
+
+func stamp(b []byte) { binary.BigEndian.PutUint64(b, uint64(time.Now().UnixNano())) }
+
+func (s *Source) write(pkt *rtp.Packet) error {
+	pkt.SequenceNumber++
+	if err := s.track.WriteRTP(pkt); err != nil {
+		return fmt.Errorf("media: write: %w", err)
+	}
+	s.sentPkts.Add(1)
+	s.sentBytes.Add(uint64(len(pkt.Payload) + 12))
+	return nil
+}
+
+// SentAt returns the send time stamped in a synthetic packet's payload, if it carries one: every audio
+// packet and the first packet of every video frame.
+func SentAt(kind codec.Kind, payload []byte) (time.Time, bool) {
+	switch kind {
+	case codec.KindVP8:
+		d, err := codec.ParseVP8Descriptor(payload)
+		if err != nil || !d.Start || len(payload) < d.HeaderSize+1+stampSize {
+			return time.Time{}, false
+		}
+		return time.Unix(0, int64(binary.BigEndian.Uint64(payload[d.HeaderSize+1:]))), true
+	case codec.KindOther:
+		if len(payload) < 1+stampSize {
+			return time.Time{}, false
+		}
+		return time.Unix(0, int64(binary.BigEndian.Uint64(payload[1:]))), true
+	}
+	return time.Time{}, false
+}
+
+// IsKeyframe reports whether a synthetic (or real) VP8 payload starts a keyframe.
+func IsKeyframe(payload []byte) bool { return codec.IsKeyframe(codec.KindVP8, payload) }

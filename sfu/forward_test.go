@@ -1,0 +1,257 @@
+package sfu
+
+import (
+	"log/slog"
+	"math"
+	"testing"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/huddlehq/huddle/sfu/codec"
+)
+
+// recordingWriter stands in for pion's SRTP write stream and keeps copies of the headers written.
+type recordingWriter struct {
+	headers  []rtp.Header
+	payloads [][]byte
+	discard  bool // keep nothing (benchmarks)
+}
+
+func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	if !w.discard {
+		w.headers = append(w.headers, *h)
+		w.payloads = append(w.payloads, append([]byte(nil), payload...))
+	}
+	return len(payload), nil
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// bindContext stands in for pion's TrackLocalContext.
+type bindContext struct {
+	ssrc   webrtc.SSRC
+	codecs []webrtc.RTPCodecParameters
+	writer webrtc.TrackLocalWriter
+}
+
+func (c bindContext) CodecParameters() []webrtc.RTPCodecParameters           { return c.codecs }
+func (c bindContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
+func (c bindContext) SSRC() webrtc.SSRC                                      { return c.ssrc }
+func (c bindContext) SSRCRetransmission() webrtc.SSRC                        { return 0 }
+func (c bindContext) SSRCForwardErrorCorrection() webrtc.SSRC                { return 0 }
+func (c bindContext) WriteStream() webrtc.TrackLocalWriter                   { return c.writer }
+func (c bindContext) ID() string                                             { return "bind" }
+func (c bindContext) RTCPReader() interceptor.RTCPReader                     { return nil }
+
+var vp8 = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}
+
+// testReceiver is a video receiver with no publisher connection; its last keyframe request is set in
+// the far future so the throttle swallows every request instead of writing RTCP.
+func testReceiver() *Receiver {
+	r := &Receiver{info: TrackInfo{ID: "TR_test", ParticipantID: "P1", Kind: "video"}, codecKind: codec.KindVP8,
+		codec: vp8, counters: &counters{}, log: slog.Default()}
+	r.downTracks.Store(&[]*DownTrack{})
+	r.lastRequest.Store(math.MaxInt64 / 2)
+	return r
+}
+
+func boundDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, pt uint8, w *recordingWriter) *DownTrack {
+	dt := newDownTrack(r, "P2")
+	negotiated := vp8
+	negotiated.PayloadType = webrtc.PayloadType(pt)
+	if _, err := dt.Bind(bindContext{ssrc: ssrc, codecs: []webrtc.RTPCodecParameters{negotiated}, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	if !r.attach(dt) {
+		t.Fatal("attach failed")
+	}
+	return dt
+}
+
+// vp8Packet builds a raw RTP packet with a VP8 payload; start+key make it the first packet of a keyframe.
+func vp8Packet(seq uint16, ts uint32, start, key bool) []byte {
+	desc := byte(0x00)
+	if start {
+		desc = 0x10
+	}
+	hdr := byte(0x01)
+	if key {
+		hdr = 0x00
+	}
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: seq, Timestamp: ts, SSRC: 1234,
+		Extension: true, ExtensionProfile: 0xBEDE}, Payload: []byte{desc, hdr, 0xaa, 0xbb}}
+	_ = p.SetExtension(3, []byte{0x01, 0x02})
+	raw, _ := p.Marshal()
+	return raw
+}
+
+func TestDownTrackRewrite(t *testing.T) {
+	r := testReceiver()
+	w := &recordingWriter{}
+	dt := boundDownTrack(t, r, 5555, 111, w)
+	pkt := &packet{}
+	feed := func(raw []byte) {
+		if !pkt.parse(raw, codec.KindVP8) {
+			t.Fatalf("parse failed")
+		}
+		r.forward(pkt, len(raw))
+	}
+
+	feed(vp8Packet(100, 9000, true, false)) // delta frame before any keyframe: dropped
+	feed(vp8Packet(101, 9000, false, false))
+	if len(w.headers) != 0 {
+		t.Fatalf("forwarded %d packets before the first keyframe", len(w.headers))
+	}
+	feed(vp8Packet(102, 12000, true, true)) // keyframe: forwarding starts here
+	feed(vp8Packet(103, 12000, false, true))
+	feed(vp8Packet(104, 15000, true, false))
+
+	if len(w.headers) != 3 {
+		t.Fatalf("forwarded %d packets, want 3", len(w.headers))
+	}
+	for i, h := range w.headers {
+		if h.SSRC != 5555 || h.PayloadType != 111 {
+			t.Errorf("packet %d: ssrc %d pt %d, want the subscriber's 5555/111", i, h.SSRC, h.PayloadType)
+		}
+		if h.Extension || len(h.Extensions) != 0 {
+			t.Errorf("packet %d: publisher's header extensions leaked to the subscriber", i)
+		}
+	}
+	if !codec.IsKeyframe(codec.KindVP8, w.payloads[0]) {
+		t.Errorf("first forwarded packet is not a keyframe")
+	}
+
+	// Rebinding (e.g. renegotiation) restarts on a keyframe and continues the numbering without a jump.
+	if _, err := dt.Bind(bindContext{ssrc: 5555, codecs: []webrtc.RTPCodecParameters{{RTPCodecCapability: vp8.RTPCodecCapability, PayloadType: 111}}, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	feed(vp8Packet(200, 40000, true, false)) // not a keyframe: waits
+	feed(vp8Packet(201, 43000, true, true))
+	feed(vp8Packet(202, 46000, true, false))
+	if len(w.headers) != 5 {
+		t.Fatalf("forwarded %d packets, want 5", len(w.headers))
+	}
+	for i := 1; i < len(w.headers); i++ {
+		if got, want := w.headers[i].SequenceNumber, w.headers[i-1].SequenceNumber+1; got != want {
+			t.Errorf("packet %d: sequence %d, want %d (continuous)", i, got, want)
+		}
+		if w.headers[i].Timestamp < w.headers[i-1].Timestamp {
+			t.Errorf("packet %d: timestamp went back %d → %d", i, w.headers[i-1].Timestamp, w.headers[i].Timestamp)
+		}
+	}
+
+	st := r.counters
+	if st.packetsIn.Load() != 8 || st.packetsOut.Load() != 5 {
+		t.Errorf("counters: in %d out %d, want 8 and 5", st.packetsIn.Load(), st.packetsOut.Load())
+	}
+}
+
+func TestDownTrackUnboundDropsAndDetachStops(t *testing.T) {
+	r := testReceiver()
+	w := &recordingWriter{}
+	dt := boundDownTrack(t, r, 1, 96, w)
+	pkt := &packet{}
+	raw := vp8Packet(1, 1, true, true)
+	pkt.parse(raw, codec.KindVP8)
+	_ = dt.Unbind(bindContext{})
+	r.forward(pkt, len(raw))
+	if len(w.headers) != 0 {
+		t.Fatal("an unbound DownTrack wrote")
+	}
+	r.detach(dt)
+	if n := len(*r.downTracks.Load()); n != 0 {
+		t.Fatalf("%d DownTracks after detach", n)
+	}
+	r.close()
+	if r.attach(newDownTrack(r, "P3")) {
+		t.Fatal("attach succeeded on a closed receiver")
+	}
+}
+
+func TestMatchCodec(t *testing.T) {
+	h264 := func(pt int, fmtp string) webrtc.RTPCodecParameters {
+		return webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtp}, PayloadType: webrtc.PayloadType(pt)}
+	}
+	offered := []webrtc.RTPCodecParameters{
+		vp8,
+		h264(102, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"),
+		h264(108, "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"),
+		h264(112, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f"),
+	}
+	tests := []struct {
+		name   string
+		want   webrtc.RTPCodecParameters
+		wantPT webrtc.PayloadType
+		ok     bool
+	}{
+		{"vp8", webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "video/vp8"}}, 96, true},
+		{"h264 baseline mode 1", h264(0, "profile-level-id=42001f;packetization-mode=1"), 102, true},
+		{"h264 high mode 1, other level", h264(0, "profile-level-id=640032;packetization-mode=1"), 112, true},
+		{"h264 main not offered", h264(0, "profile-level-id=4d001f;packetization-mode=1"), 0, false},
+		{"vp9 not offered", webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9}}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := matchCodec(tt.want, offered)
+			if ok != tt.ok || (ok && got.PayloadType != tt.wantPT) {
+				t.Fatalf("got pt %d ok %v, want pt %d ok %v", got.PayloadType, ok, tt.wantPT, tt.ok)
+			}
+		})
+	}
+}
+
+func TestSeqNewer(t *testing.T) {
+	for _, tt := range []struct {
+		a, b uint16
+		want bool
+	}{{2, 1, true}, {1, 2, false}, {0, 65535, true}, {65535, 0, false}, {5, 5, false}} {
+		if got := seqNewer(tt.a, tt.b); got != tt.want {
+			t.Errorf("seqNewer(%d, %d) = %v", tt.a, tt.b, got)
+		}
+	}
+}
+
+// BenchmarkForward measures the hot path: one incoming packet parsed and written to 10 subscribers.
+// It must not allocate.
+func BenchmarkForward(b *testing.B) {
+	for _, subs := range []int{1, 10, 100} {
+		b.Run(map[int]string{1: "1sub", 10: "10subs", 100: "100subs"}[subs], func(b *testing.B) {
+			r := testReceiver()
+			w := &recordingWriter{discard: true}
+			for i := 0; i < subs; i++ {
+				boundDownTrack(b, r, webrtc.SSRC(i+1), 96, w)
+			}
+			pkt := &packet{}
+			raw := vp8Packet(1, 1, true, true)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(raw)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				raw[2], raw[3] = byte(i>>8), byte(i) // advance the sequence number
+				if !pkt.parse(raw, codec.KindVP8) {
+					b.Fatal("parse")
+				}
+				r.forward(pkt, len(raw))
+			}
+		})
+	}
+}
+
+func TestForwardAllocatesNothing(t *testing.T) {
+	r := testReceiver()
+	w := &recordingWriter{discard: true}
+	for i := 0; i < 10; i++ {
+		boundDownTrack(t, r, webrtc.SSRC(i+1), 96, w)
+	}
+	pkt := &packet{}
+	raw := vp8Packet(1, 1, true, true)
+	allocs := testing.AllocsPerRun(1000, func() {
+		pkt.parse(raw, codec.KindVP8)
+		r.forward(pkt, len(raw))
+	})
+	if allocs != 0 {
+		t.Fatalf("forwarding one packet to 10 subscribers allocates %.1f times", allocs)
+	}
+}

@@ -1,0 +1,216 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config sets up the media plane.
+type Config struct {
+	// BindIP is the address the media UDP port listens on. "127.0.0.1" for local use; an unspecified
+	// address ("0.0.0.0" or "::") listens on every interface.
+	BindIP string
+	// UDPPort is the one UDP port all ICE traffic shares. 0 picks a free port (tests).
+	UDPPort int
+	// PublicIPs, when set, replace the bound address in host candidates (a server behind 1:1 NAT).
+	PublicIPs []string
+	// Logger receives the SFU's structured logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// SFU holds the rooms of one node and the pion API they share.
+type SFU struct {
+	log     *slog.Logger
+	api     *webrtc.API
+	udpMux  ice.UDPMux
+	udpAddr net.Addr
+
+	counters counters
+
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	closed bool
+}
+
+// counters are the node's cumulative media counters. Readers add to them once per incoming packet (not
+// once per subscriber), so two cores contend on them at most a few times per packet.
+type counters struct {
+	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
+}
+
+// New opens the media UDP port and prepares the pion API.
+func New(cfg Config) (*SFU, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	bindIP := net.ParseIP(cfg.BindIP)
+	if bindIP == nil {
+		return nil, fmt.Errorf("sfu: bind IP %q is not an IP address", cfg.BindIP)
+	}
+
+	var se webrtc.SettingEngine
+	se.LoggerFactory = pionLoggerFactory{log: log}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+
+	var (
+		mux  ice.UDPMux
+		addr net.Addr
+	)
+	if bindIP.IsUnspecified() {
+		multi, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback())
+		if err != nil {
+			return nil, fmt.Errorf("sfu: open media UDP port %d on all interfaces: %w", cfg.UDPPort, err)
+		}
+		mux, addr = multi, &net.UDPAddr{IP: bindIP, Port: cfg.UDPPort}
+	} else {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: bindIP, Port: cfg.UDPPort})
+		if err != nil {
+			return nil, fmt.Errorf("sfu: open media UDP port %s: %w", net.JoinHostPort(cfg.BindIP, fmt.Sprint(cfg.UDPPort)), err)
+		}
+		mux, addr = webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("udpmux"), conn), conn.LocalAddr()
+	}
+	se.SetICEUDPMux(mux)
+	if len(cfg.PublicIPs) > 0 {
+		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		})
+		if err != nil {
+			_ = mux.Close()
+			return nil, fmt.Errorf("sfu: public IPs %v: %w", cfg.PublicIPs, err)
+		}
+	}
+
+	api, err := newAPI(se)
+	if err != nil {
+		_ = mux.Close()
+		return nil, err
+	}
+	log.Info("media UDP port open", "addr", addr.String())
+	return &SFU{log: log, api: api, udpMux: mux, udpAddr: addr, rooms: make(map[string]*Room)}, nil
+}
+
+// newAPI registers the codecs we forward and pion's default interceptors (NACK, RTCP reports, TWCC,
+// simulcast header extensions).
+func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+	var me webrtc.MediaEngine
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("sfu: register codecs: %w", err)
+	}
+	var reg interceptor.Registry
+	if err := webrtc.RegisterDefaultInterceptors(&me, &reg); err != nil {
+		return nil, fmt.Errorf("sfu: register interceptors: %w", err)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// UDPAddr is the address of the media UDP port.
+func (s *SFU) UDPAddr() net.Addr { return s.udpAddr }
+
+// Join adds a participant to a room, creating the room if needed. onJoined runs once, with the room
+// locked, with the tracks already published there, so the caller can tell its client about exactly those
+// before any event about later ones (see ParticipantEvents).
+func (s *SFU) Join(roomName, participantID string, events ParticipantEvents, onJoined func(existing []TrackInfo)) (*Participant, error) {
+	p, err := newParticipant(s, participantID, events)
+	if err != nil {
+		return nil, err
+	}
+	// A room found here may be closing because its last participant is leaving; then make a new one.
+	for {
+		room, err := s.room(roomName)
+		if err != nil {
+			p.closePeerConnections()
+			return nil, err
+		}
+		err = room.join(p, onJoined)
+		if errors.Is(err, errRoomClosing) {
+			continue
+		}
+		if err != nil {
+			p.closePeerConnections()
+			return nil, err
+		}
+		return p, nil
+	}
+}
+
+func (s *SFU) room(name string) (*Room, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("sfu: %w", ErrClosed)
+	}
+	r := s.rooms[name]
+	if r == nil {
+		r = newRoom(s, name)
+		s.rooms[name] = r
+		s.log.Info("room created", "room", name)
+	}
+	return r, nil
+}
+
+func (s *SFU) removeRoom(r *Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[r.name] == r {
+		delete(s.rooms, r.name)
+		s.log.Info("room closed", "room", r.name)
+	}
+}
+
+// Stats is a snapshot of what the node carries and has forwarded.
+type Stats struct {
+	Rooms, Participants, Tracks int
+	PacketsIn, PacketsOut       uint64
+	BytesIn, BytesOut           uint64
+}
+
+// Stats reads the counters and counts rooms, participants and tracks. It takes each room's lock
+// briefly, never the media path's.
+func (s *SFU) Stats() Stats {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	st := Stats{
+		Rooms:     len(rooms),
+		PacketsIn: s.counters.packetsIn.Load(), BytesIn: s.counters.bytesIn.Load(),
+		PacketsOut: s.counters.packetsOut.Load(), BytesOut: s.counters.bytesOut.Load(),
+	}
+	for _, r := range rooms {
+		r.addStats(&st)
+	}
+	return st
+}
+
+// Close ends every participant of every room and closes the media port.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rooms {
+		for _, p := range r.participantList() {
+			p.Close()
+		}
+	}
+	if err := s.udpMux.Close(); err != nil {
+		return fmt.Errorf("sfu: close media port: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package signaling
+
+import (
+	"errors"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/huddlehq/huddle/sfu"
+	"github.com/huddlehq/huddle/signaling/protocol"
+)
+
+// handle processes one client message on the reader goroutine; false ends the session.
+func (s *Session) handle(frame []byte) bool {
+	env, perr := protocol.DecodeEnvelope(frame)
+	if perr != nil {
+		s.sendError(env.ID, perr)
+		return true
+	}
+	if env.Type == protocol.TypePing {
+		s.reply(protocol.TypePong, env.ID, nil)
+		return true
+	}
+	if env.Type == protocol.TypeJoin {
+		return s.handleJoin(env)
+	}
+	handler, known := messageHandlers[env.Type]
+	if !known {
+		s.sendError(env.ID, protocol.Errorf(protocol.CodeUnknownType, "unknown message type %q", env.Type))
+		return true
+	}
+	if s.media == nil {
+		s.sendError(env.ID, protocol.Errorf(protocol.CodeNotJoined, "%s before join", env.Type))
+		return true
+	}
+	if err := handler(s, env); err != nil {
+		s.sendError(env.ID, err)
+	}
+	return env.Type != protocol.TypeLeave
+}
+
+// messageHandlers are the handlers of a joined session's messages, by type.
+var messageHandlers = map[string]func(*Session, protocol.Envelope) *protocol.Error{
+	protocol.TypePublishOffer:    (*Session).handlePublishOffer,
+	protocol.TypeSubscribeAnswer: (*Session).handleSubscribeAnswer,
+	protocol.TypeICECandidate:    (*Session).handleICECandidate,
+	protocol.TypeMute:            (*Session).handleMute,
+	protocol.TypeUnpublish:       (*Session).handleUnpublish,
+	protocol.TypeLeave:           func(*Session, protocol.Envelope) *protocol.Error { return nil },
+}
+
+func (s *Session) handleJoin(env protocol.Envelope) bool {
+	if s.media != nil {
+		s.sendError(env.ID, protocol.Errorf(protocol.CodeAlreadyJoined, "this socket already joined room %q", s.room.name))
+		return true
+	}
+	var req protocol.Join
+	if perr := protocol.DecodeData(env, &req); perr != nil {
+		s.sendError(env.ID, perr)
+		return true
+	}
+	if req.Version != 0 && req.Version != protocol.Version {
+		s.sendError(env.ID, protocol.Errorf(protocol.CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", req.Version, protocol.Version))
+		s.closeWith(websocket.CloseNormalClosure, "unsupported protocol version")
+		return false
+	}
+	s.participantID, s.name = newParticipantID(), req.Name
+	s.log = s.log.With("participant", s.participantID, "room", req.Room)
+	for {
+		r := s.srv.room(req.Room)
+		err := r.admit(s, func(others []protocol.Participant) error {
+			media, err := s.srv.media.Join(req.Room, s.participantID, s, func(tracks []sfu.TrackInfo) {
+				s.reply(protocol.TypeJoined, env.ID, protocol.Joined{
+					Protocol: protocol.Version, ParticipantID: s.participantID, Room: req.Room,
+					Participants: others, Tracks: tracksOf(tracks), ICEServers: nonNil(s.srv.cfg.ICEServers),
+				})
+			})
+			s.media = media
+			return err
+		})
+		if errors.Is(err, errRoomGone) {
+			continue
+		}
+		if err != nil {
+			s.log.Error("join failed", "err", err)
+			s.sendError(env.ID, protocol.Errorf(protocol.CodeInternal, "could not join the room: %v", err))
+			return true
+		}
+		s.room = r
+		s.joined.Store(true)
+		s.log.Info("session joined", "name", s.name)
+		return true
+	}
+}
+
+// leave takes the session out of its room: media first (others hear track_unpublished), then membership
+// (participant_left).
+func (s *Session) leave() {
+	if s.media == nil {
+		return
+	}
+	s.media.Close()
+	s.room.remove(s)
+	s.log.Info("session left")
+	s.media = nil
+}
+
+func (s *Session) handlePublishOffer(env protocol.Envelope) *protocol.Error {
+	var req protocol.PublishOffer
+	if perr := protocol.DecodeData(env, &req); perr != nil {
+		return perr
+	}
+	sources := make([]sfu.TrackSource, len(req.Tracks))
+	for i, t := range req.Tracks {
+		sources[i] = sfu.TrackSource{Mid: t.Mid, Source: sfu.Source(t.Source)}
+	}
+	answer, assigned, err := s.media.Publish(req.SDP, sources)
+	if err != nil {
+		return mediaError(err)
+	}
+	tracks := make([]protocol.AssignedTrack, len(assigned))
+	for i, a := range assigned {
+		tracks[i] = protocol.AssignedTrack{Mid: a.Mid, TrackID: a.TrackID}
+	}
+	s.reply(protocol.TypePublishAnswer, env.ID, protocol.PublishAnswer{SDP: answer, Tracks: tracks})
+	return nil
+}
+
+func (s *Session) handleSubscribeAnswer(env protocol.Envelope) *protocol.Error {
+	var req protocol.SDP
+	if perr := protocol.DecodeData(env, &req); perr != nil {
+		return perr
+	}
+	if err := s.media.AcceptSubscriberAnswer(req.SDP); err != nil {
+		return mediaError(err)
+	}
+	return nil
+}
+
+func (s *Session) handleICECandidate(env protocol.Envelope) *protocol.Error {
+	var req protocol.ICECandidate
+	if perr := protocol.DecodeData(env, &req); perr != nil {
+		return perr
+	}
+	c := req.Candidate
+	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+	if err := s.media.AddICECandidate(sfu.Target(req.Target), init); err != nil {
+		return protocol.Errorf(protocol.CodeBadRequest, "ice candidate not accepted: %v", err)
+	}
+	return nil
+}
+
+func (s *Session) handleMute(env protocol.Envelope) *protocol.Error {
+	var req protocol.Mute
+	if perr := protocol.DecodeData(env, &req); perr != nil {
+		return perr
+	}
+	if err := s.media.SetMuted(req.TrackID, req.Muted); err != nil {
+		return mediaError(err)
+	}
+	return nil
+}
+
+func (s *Session) handleUnpublish(env protocol.Envelope) *protocol.Error {
+	var req protocol.TrackRef
+	if perr := protocol.DecodeData(env, &req); perr != nil {
+		return perr
+	}
+	if err := s.media.Unpublish(req.TrackID); err != nil {
+		return mediaError(err)
+	}
+	return nil
+}
+
+// mediaError maps a media-plane error (which already says what failed) to the protocol error the client gets.
+func mediaError(err error) *protocol.Error {
+	code := protocol.CodeInternal
+	switch {
+	case errors.Is(err, sfu.ErrInvalidSDP):
+		code = protocol.CodeInvalidSDP
+	case errors.Is(err, sfu.ErrNegotiation):
+		code = protocol.CodeNegotiationFailed
+	case errors.Is(err, sfu.ErrUnknownTrack):
+		code = protocol.CodeUnknownTrack
+	}
+	return &protocol.Error{Code: code, Message: err.Error()}
+}
+
+func tracksOf(infos []sfu.TrackInfo) []protocol.Track {
+	out := make([]protocol.Track, len(infos))
+	for i, t := range infos {
+		out[i] = trackOf(t)
+	}
+	return out
+}
+
+func trackOf(t sfu.TrackInfo) protocol.Track {
+	return protocol.Track{ID: t.ID, ParticipantID: t.ParticipantID, Kind: t.Kind, Source: string(t.Source),
+		Muted: t.Muted, Codec: t.Codec, Simulcast: t.Simulcast}
+}
+
+func nonNil(s []protocol.ICEServer) []protocol.ICEServer {
+	if s == nil {
+		return []protocol.ICEServer{}
+	}
+	return s
+}

@@ -1,0 +1,335 @@
+// Package protocol defines the messages of the signalling protocol (see ../PROTOCOL.md): the envelope,
+// each message's data, the error codes, and the decoding rules for what a client sends. The server
+// (package signaling) and the Go client (package signaling/client) share it, so the two cannot drift.
+//
+// Locking: the package holds no state; its functions are safe for concurrent use.
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Version is the protocol version this package speaks.
+const Version = 1
+
+// Size limits: a message over MaxMessageSize is refused with an error and the session goes on; a frame
+// over MaxFrameSize closes the socket.
+const (
+	MaxMessageSize = 64 << 10
+	MaxFrameSize   = 1 << 20
+)
+
+// Envelope is the shape of every message on the socket.
+type Envelope struct {
+	Type string          `json:"type"`
+	ID   string          `json:"id,omitempty"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Message types, client to server.
+const (
+	TypeJoin            = "join"
+	TypePublishOffer    = "publish_offer"
+	TypeSubscribeAnswer = "subscribe_answer"
+	TypeICECandidate    = "ice_candidate"
+	TypeMute            = "mute"
+	TypeUnpublish       = "unpublish"
+	TypeLeave           = "leave"
+	TypePing            = "ping"
+)
+
+// Message types, server to client (TypeICECandidate goes both ways).
+const (
+	TypeJoined            = "joined"
+	TypePublishAnswer     = "publish_answer"
+	TypeSubscribeOffer    = "subscribe_offer"
+	TypeParticipantJoined = "participant_joined"
+	TypeParticipantLeft   = "participant_left"
+	TypeTrackPublished    = "track_published"
+	TypeTrackUnpublished  = "track_unpublished"
+	TypeTrackMuted        = "track_muted"
+	TypeError             = "error"
+	TypePong              = "pong"
+)
+
+// Join is the data of TypeJoin.
+type Join struct {
+	Room    string `json:"room"`
+	Name    string `json:"name"`
+	Version int    `json:"version,omitempty"`
+}
+
+// TrackSource names the source of one m-line of a publish offer.
+type TrackSource struct {
+	Mid    string `json:"mid"`
+	Source string `json:"source"`
+}
+
+// PublishOffer is the data of TypePublishOffer.
+type PublishOffer struct {
+	SDP    string        `json:"sdp"`
+	Tracks []TrackSource `json:"tracks,omitempty"`
+}
+
+// SDP is the data of TypeSubscribeAnswer.
+type SDP struct {
+	SDP string `json:"sdp"`
+}
+
+// ICECandidateInit mirrors the browser's RTCIceCandidateInit.
+type ICECandidateInit struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// ICECandidate is the data of TypeICECandidate, both ways.
+type ICECandidate struct {
+	Target    string            `json:"target"`
+	Candidate *ICECandidateInit `json:"candidate"`
+}
+
+// Mute is the data of TypeMute.
+type Mute struct {
+	TrackID string `json:"trackId"`
+	Muted   bool   `json:"muted"`
+}
+
+// TrackRef is the data of TypeUnpublish.
+type TrackRef struct {
+	TrackID string `json:"trackId"`
+}
+
+// Participant describes a room member.
+type Participant struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Track describes a published track.
+type Track struct {
+	ID            string `json:"id"`
+	ParticipantID string `json:"participantId"`
+	Kind          string `json:"kind"`
+	Source        string `json:"source"`
+	Muted         bool   `json:"muted"`
+	Codec         string `json:"codec,omitempty"`
+	Simulcast     bool   `json:"simulcast"`
+}
+
+// ICEServer mirrors the browser's RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Joined is the data of TypeJoined.
+type Joined struct {
+	Protocol      int           `json:"protocol"`
+	ParticipantID string        `json:"participantId"`
+	Room          string        `json:"room"`
+	Participants  []Participant `json:"participants"`
+	Tracks        []Track       `json:"tracks"`
+	ICEServers    []ICEServer   `json:"iceServers"`
+}
+
+// AssignedTrack pairs a publish m-line with the server's track id.
+type AssignedTrack struct {
+	Mid     string `json:"mid"`
+	TrackID string `json:"trackId"`
+}
+
+// PublishAnswer is the data of TypePublishAnswer.
+type PublishAnswer struct {
+	SDP    string          `json:"sdp"`
+	Tracks []AssignedTrack `json:"tracks"`
+}
+
+// SubscribeOffer is the data of TypeSubscribeOffer.
+type SubscribeOffer struct {
+	SDP    string            `json:"sdp"`
+	Tracks map[string]string `json:"tracks"` // mid → track id
+}
+
+// ParticipantJoined is the data of TypeParticipantJoined.
+type ParticipantJoined struct {
+	Participant Participant `json:"participant"`
+}
+
+// ParticipantLeft is the data of TypeParticipantLeft.
+type ParticipantLeft struct {
+	ParticipantID string `json:"participantId"`
+}
+
+// TrackEvent is the data of TypeTrackPublished, TypeTrackUnpublished and TypeTrackMuted.
+type TrackEvent struct {
+	Track Track `json:"track"`
+}
+
+// Error is the data of TypeError.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Error codes (PROTOCOL.md lists what each means and whether the session survives it).
+const (
+	CodeBadJSON            = "bad_json"
+	CodeUnknownType        = "unknown_type"
+	CodeBadRequest         = "bad_request"
+	CodeMessageTooLarge    = "message_too_large"
+	CodeUnsupportedVersion = "unsupported_version"
+	CodeNotJoined          = "not_joined"
+	CodeAlreadyJoined      = "already_joined"
+	CodeInvalidSDP         = "invalid_sdp"
+	CodeNegotiationFailed  = "negotiation_failed"
+	CodeUnknownTrack       = "unknown_track"
+	CodeMediaFailed        = "media_failed"
+	CodeInternal           = "internal"
+)
+
+// Errorf builds a protocol error.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Encode builds one message ready to send.
+func Encode(typ, id string, data any) ([]byte, error) {
+	env := Envelope{Type: typ, ID: id}
+	if data != nil {
+		raw, err := json.Marshal(data)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", typ, err)
+		}
+		env.Data = raw
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", typ, err)
+	}
+	return b, nil
+}
+
+// DecodeEnvelope parses a frame's envelope. The error is a *Error with the code to send back.
+func DecodeEnvelope(frame []byte) (Envelope, *Error) {
+	var env Envelope
+	if len(frame) > MaxMessageSize {
+		return env, Errorf(CodeMessageTooLarge, "message is %d bytes, the limit is %d", len(frame), MaxMessageSize)
+	}
+	if err := json.Unmarshal(frame, &env); err != nil {
+		return env, Errorf(CodeBadJSON, "not a JSON message envelope: %v", err)
+	}
+	if env.Type == "" {
+		return env, Errorf(CodeBadRequest, "message has no type")
+	}
+	if len(env.ID) > 64 {
+		return env, Errorf(CodeBadRequest, "id is longer than 64 characters")
+	}
+	return env, nil
+}
+
+// DecodeData parses a message's data into v and validates it when v has a Validate method.
+func DecodeData(env Envelope, v any) *Error {
+	if len(env.Data) == 0 || string(env.Data) == "null" {
+		return Errorf(CodeBadRequest, "%s needs data", env.Type)
+	}
+	if err := json.Unmarshal(env.Data, v); err != nil {
+		return Errorf(CodeBadRequest, "%s data: %v", env.Type, err)
+	}
+	if val, ok := v.(interface{ Validate() error }); ok {
+		if err := val.Validate(); err != nil {
+			return Errorf(CodeBadRequest, "%s: %v", env.Type, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks a join request's fields.
+func (j *Join) Validate() error {
+	j.Name = strings.TrimSpace(j.Name)
+	if err := validRoomName(j.Room); err != nil {
+		return err
+	}
+	if j.Name == "" || len([]rune(j.Name)) > 64 {
+		return fmt.Errorf("name must be 1 to 64 characters")
+	}
+	if j.Version < 0 {
+		return fmt.Errorf("version must be positive")
+	}
+	return nil
+}
+
+func validRoomName(room string) error {
+	if room == "" || len(room) > 64 {
+		return fmt.Errorf("room must be 1 to 64 characters")
+	}
+	for _, c := range room {
+		ok := c == '-' || c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !ok {
+			return fmt.Errorf("room %q may only contain letters, digits, '-' and '_'", room)
+		}
+	}
+	return nil
+}
+
+// Validate checks a publish offer.
+func (p *PublishOffer) Validate() error {
+	if p.SDP == "" {
+		return fmt.Errorf("sdp is missing")
+	}
+	if len(p.Tracks) > 16 {
+		return fmt.Errorf("at most 16 tracks per offer")
+	}
+	for _, t := range p.Tracks {
+		if t.Mid == "" {
+			return fmt.Errorf("a track has no mid")
+		}
+		switch t.Source {
+		case "camera", "microphone", "screen", "screen_audio":
+		default:
+			return fmt.Errorf("track %s: source %q is not camera, microphone, screen or screen_audio", t.Mid, t.Source)
+		}
+	}
+	return nil
+}
+
+// Validate checks an SDP message.
+func (s *SDP) Validate() error {
+	if s.SDP == "" {
+		return fmt.Errorf("sdp is missing")
+	}
+	return nil
+}
+
+// Validate checks a trickled candidate.
+func (c *ICECandidate) Validate() error {
+	if c.Target != "publish" && c.Target != "subscribe" {
+		return fmt.Errorf("target must be \"publish\" or \"subscribe\", not %q", c.Target)
+	}
+	if c.Candidate == nil {
+		return fmt.Errorf("candidate is missing")
+	}
+	return nil
+}
+
+// Validate checks a mute request.
+func (m *Mute) Validate() error {
+	if m.TrackID == "" {
+		return fmt.Errorf("trackId is missing")
+	}
+	return nil
+}
+
+// Validate checks a track reference.
+func (t *TrackRef) Validate() error {
+	if t.TrackID == "" {
+		return fmt.Errorf("trackId is missing")
+	}
+	return nil
+}

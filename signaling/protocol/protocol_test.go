@@ -1,0 +1,139 @@
+package protocol
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestDecodeEnvelope(t *testing.T) {
+	tests := []struct {
+		name     string
+		frame    string
+		wantType string
+		wantCode string
+	}{
+		{"ping", `{"type":"ping"}`, "ping", ""},
+		{"with id and data", `{"type":"join","id":"1","data":{"room":"r","name":"n"}}`, "join", ""},
+		{"unknown fields ignored", `{"type":"ping","extra":1}`, "ping", ""},
+		{"malformed", `{"type":`, "", CodeBadJSON},
+		{"array", `[]`, "", CodeBadJSON},
+		{"string", `"join"`, "", CodeBadJSON},
+		{"type of wrong kind", `{"type":7}`, "", CodeBadJSON},
+		{"no type", `{"id":"1"}`, "", CodeBadRequest},
+		{"long id", `{"type":"ping","id":"` + strings.Repeat("i", 65) + `"}`, "", CodeBadRequest},
+		{"too large", `{"type":"ping","x":"` + strings.Repeat("x", MaxMessageSize) + `"}`, "", CodeMessageTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := DecodeEnvelope([]byte(tt.frame))
+			if tt.wantCode != "" {
+				if err == nil || err.Code != tt.wantCode || err.Message == "" {
+					t.Fatalf("want %s error, got %v", tt.wantCode, err)
+				}
+				return
+			}
+			if err != nil || env.Type != tt.wantType {
+				t.Fatalf("got %+v, %v", env, err)
+			}
+		})
+	}
+}
+
+func TestDecodeData(t *testing.T) {
+	tests := []struct {
+		name     string
+		frame    string
+		into     any
+		wantCode string
+	}{
+		{"join ok", `{"type":"join","data":{"room":"ward-7","name":" Dr Ada "}}`, &Join{}, ""},
+		{"join no data", `{"type":"join"}`, &Join{}, CodeBadRequest},
+		{"join null data", `{"type":"join","data":null}`, &Join{}, CodeBadRequest},
+		{"join no room", `{"type":"join","data":{"name":"a"}}`, &Join{}, CodeBadRequest},
+		{"join bad room", `{"type":"join","data":{"room":"a b","name":"a"}}`, &Join{}, CodeBadRequest},
+		{"join blank name", `{"type":"join","data":{"room":"r","name":"   "}}`, &Join{}, CodeBadRequest},
+		{"join long name", `{"type":"join","data":{"room":"r","name":"` + strings.Repeat("é", 65) + `"}}`, &Join{}, CodeBadRequest},
+		{"join wrong type", `{"type":"join","data":{"room":5,"name":"a"}}`, &Join{}, CodeBadRequest},
+		{"offer ok", `{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}}`, &PublishOffer{}, ""},
+		{"offer no sdp", `{"type":"publish_offer","data":{}}`, &PublishOffer{}, CodeBadRequest},
+		{"offer bad source", `{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"0","source":"tv"}]}}`, &PublishOffer{}, CodeBadRequest},
+		{"offer no mid", `{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"source":"camera"}]}}`, &PublishOffer{}, CodeBadRequest},
+		{"candidate ok", `{"type":"ice_candidate","data":{"target":"publish","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}}}`, &ICECandidate{}, ""},
+		{"candidate bad target", `{"type":"ice_candidate","data":{"target":"x","candidate":{}}}`, &ICECandidate{}, CodeBadRequest},
+		{"candidate missing", `{"type":"ice_candidate","data":{"target":"publish"}}`, &ICECandidate{}, CodeBadRequest},
+		{"mute no track", `{"type":"mute","data":{"muted":true}}`, &Mute{}, CodeBadRequest},
+		{"unpublish no track", `{"type":"unpublish","data":{}}`, &TrackRef{}, CodeBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, perr := DecodeEnvelope([]byte(tt.frame))
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			err := DecodeData(env, tt.into)
+			if tt.wantCode == "" && err != nil {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if tt.wantCode != "" && (err == nil || err.Code != tt.wantCode) {
+				t.Fatalf("want %s, got %v", tt.wantCode, err)
+			}
+		})
+	}
+	var j Join
+	env, _ := DecodeEnvelope([]byte(`{"type":"join","data":{"room":"r","name":"  Dr Ada "}}`))
+	if err := DecodeData(env, &j); err != nil || j.Name != "Dr Ada" {
+		t.Fatalf("name not trimmed: %q %v", j.Name, err)
+	}
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	msg, err := Encode(TypeTrackPublished, "", TrackEvent{Track: Track{ID: "TR_1", ParticipantID: "P1", Kind: "video", Source: "camera"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, perr := DecodeEnvelope(msg)
+	if perr != nil || env.Type != TypeTrackPublished {
+		t.Fatalf("round trip: %+v %v", env, perr)
+	}
+	var ev TrackEvent
+	if err := json.Unmarshal(env.Data, &ev); err != nil || ev.Track.ID != "TR_1" || ev.Track.Source != "camera" {
+		t.Fatalf("round trip data: %+v %v", ev, err)
+	}
+}
+
+// FuzzDecode feeds arbitrary frames through the server's decoding of every client message type: it must
+// never panic, and every rejection must carry a known code and a message.
+func FuzzDecode(f *testing.F) {
+	seeds := []string{
+		`{"type":"join","id":"1","data":{"room":"r","name":"n","version":1}}`,
+		`{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}}`,
+		`{"type":"subscribe_answer","data":{"sdp":"v=0"}}`,
+		`{"type":"ice_candidate","data":{"target":"subscribe","candidate":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0}}}`,
+		`{"type":"mute","data":{"trackId":"TR_x","muted":true}}`,
+		`{"type":"unpublish","data":{"trackId":"TR_x"}}`,
+		`{"type":"leave"}`, `{"type":"ping"}`, `{`, `[]`, `null`, `{"type":"join","data":"x"}`,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	known := map[string]bool{CodeBadJSON: true, CodeBadRequest: true, CodeMessageTooLarge: true}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		env, perr := DecodeEnvelope(frame)
+		if perr != nil {
+			if !known[perr.Code] || perr.Message == "" {
+				t.Fatalf("envelope rejection without a known code: %+v", perr)
+			}
+			return
+		}
+		targets := map[string]any{
+			TypeJoin: &Join{}, TypePublishOffer: &PublishOffer{}, TypeSubscribeAnswer: &SDP{},
+			TypeICECandidate: &ICECandidate{}, TypeMute: &Mute{}, TypeUnpublish: &TrackRef{},
+		}
+		for _, v := range targets {
+			if err := DecodeData(env, v); err != nil && (err.Code != CodeBadRequest || err.Message == "") {
+				t.Fatalf("data rejection without bad_request: %+v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,168 @@
+package signaling
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/huddlehq/huddle/signaling/protocol"
+)
+
+// Config tunes the control plane. Zero values take the defaults in PROTOCOL.md.
+type Config struct {
+	ICEServers   []protocol.ICEServer // handed to clients in `joined`
+	JoinTimeout  time.Duration        // a socket must join within this (30 s)
+	PingInterval time.Duration        // server pings (15 s); a socket silent for 3 intervals is closed
+	WriteTimeout time.Duration        // one write to a socket (10 s)
+	QueueLength  int                  // outgoing messages a session may have queued (512)
+	Logger       *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = 30 * time.Second
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 15 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.QueueLength == 0 {
+		c.QueueLength = 512
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server accepts WebSockets and runs their sessions. It is an http.Handler for the /ws endpoint.
+type Server struct {
+	cfg      Config
+	media    Media
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex
+	rooms    map[string]*room
+	sessions map[*Session]struct{}
+	closed   bool
+	wg       sync.WaitGroup // one per running session
+}
+
+// New returns a Server driving media.
+func New(media Media, cfg Config) *Server {
+	cfg.setDefaults()
+	return &Server{
+		cfg: cfg, media: media, log: cfg.Logger,
+		// The default origin check (same host) stays: a page elsewhere must not drive a user's session.
+		upgrader: websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096},
+		rooms:    make(map[string]*room),
+		sessions: make(map[*Session]struct{}),
+	}
+}
+
+// ServeHTTP upgrades the request and runs the session until it ends.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
+		return // the upgrader has written the HTTP error
+	}
+	sess := newSession(s, conn, r.RemoteAddr)
+	if !s.track(sess) {
+		sess.closeWith(websocket.CloseGoingAway, "server shutting down")
+		sess.writeLoop()
+		return
+	}
+	defer s.untrack(sess)
+	sess.run()
+}
+
+func (s *Server) track(sess *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(sess *Session) {
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// room returns the named room, creating it.
+func (s *Server) room(name string) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[name]
+	if r == nil {
+		r = &room{name: name, srv: s, members: make(map[string]*Session)}
+		s.rooms[name] = r
+	}
+	return r
+}
+
+// dropRoomIfEmpty forgets a room whose last member left; room.mu must not be held.
+func (s *Server) dropRoomIfEmpty(r *room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[r.name] == r && r.dropIfEmpty() {
+		delete(s.rooms, r.name)
+	}
+}
+
+// Stats counts what the control plane holds.
+type Stats struct{ Sessions, Rooms int }
+
+// Stats returns the number of open sessions and rooms.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Sessions: len(s.sessions), Rooms: len(s.rooms)}
+}
+
+// Close refuses new sessions, tells every open session the server is going away, and waits for them to
+// end or for ctx.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	open := make([]*Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		open = append(open, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range open {
+		sess.closeWith(websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("signaling: %d sessions still open: %w", len(open), ctx.Err())
+	}
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newParticipantID returns "P" and 10 random base32 characters.
+func newParticipantID() string {
+	var b [7]byte
+	_, _ = rand.Read(b[:])
+	return "P" + idEncoding.EncodeToString(b[:])[:10]
+}

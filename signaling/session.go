@@ -1,0 +1,218 @@
+package signaling
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/huddlehq/huddle/signaling/protocol"
+)
+
+// Session is one WebSocket: its reader (run) handles messages in order, its writer (writeLoop) drains
+// the outgoing queue. See the package doc for who may call what.
+type Session struct {
+	srv  *Server
+	conn *websocket.Conn
+	log  *slog.Logger
+
+	send chan []byte   // outgoing messages; never closed
+	done chan struct{} // closed when the session is ending
+
+	closeMu     sync.Mutex
+	closeCode   int
+	closeReason string
+	closeOnce   sync.Once
+
+	joined atomic.Bool // set by the reader once joined; read by the join timer
+
+	// Owned by the reader goroutine.
+	room          *room
+	participantID string
+	name          string
+	media         MediaParticipant
+}
+
+func newSession(srv *Server, conn *websocket.Conn, remote string) *Session {
+	return &Session{
+		srv: srv, conn: conn, log: srv.log.With("remote", remote),
+		send: make(chan []byte, srv.cfg.QueueLength), done: make(chan struct{}),
+		closeCode: websocket.CloseNormalClosure,
+	}
+}
+
+func (s *Session) participant() protocol.Participant {
+	return protocol.Participant{ID: s.participantID, Name: s.name}
+}
+
+// run is the reader: it handles messages until the socket ends, then leaves the room. It returns when
+// the writer has finished too.
+func (s *Session) run() {
+	writerDone := make(chan struct{})
+	go func() { s.writeLoop(); close(writerDone) }()
+	defer func() {
+		s.leave()
+		s.closeWith(websocket.CloseNormalClosure, "")
+		<-writerDone
+	}()
+
+	joinTimer := time.AfterFunc(s.srv.cfg.JoinTimeout, func() {
+		if s.joined.Load() {
+			return
+		}
+		s.sendError("", protocol.Errorf(protocol.CodeNotJoined, "no join within %s", s.srv.cfg.JoinTimeout))
+		s.closeWith(websocket.ClosePolicyViolation, "join timeout")
+	})
+	defer joinTimer.Stop()
+
+	idle := 3 * s.srv.cfg.PingInterval
+	s.conn.SetReadLimit(protocol.MaxFrameSize)
+	_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+	s.conn.SetPongHandler(func(string) error { return s.conn.SetReadDeadline(time.Now().Add(idle)) })
+
+	for {
+		frame, err := s.readFrame()
+		if errors.Is(err, errMessageTooLarge) {
+			s.sendError("", protocol.Errorf(protocol.CodeMessageTooLarge, "message is over %d bytes", protocol.MaxMessageSize))
+			continue
+		}
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
+				s.log.Debug("socket read ended", "err", err)
+			}
+			return
+		}
+		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		if !s.handle(frame) {
+			return
+		}
+	}
+}
+
+var errMessageTooLarge = errors.New("message too large")
+
+// readFrame reads one text message. A message over MaxMessageSize is read to its end and discarded (the
+// socket's read limit still caps a frame at MaxFrameSize), so one bad message does not end the session.
+func (s *Session) readFrame() ([]byte, error) {
+	typ, r, err := s.conn.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	buf, err := io.ReadAll(io.LimitReader(r, protocol.MaxMessageSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(buf) > protocol.MaxMessageSize {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return nil, err
+		}
+		return nil, errMessageTooLarge
+	}
+	if typ != websocket.TextMessage {
+		return []byte("binary"), nil // not JSON: answered with bad_json
+	}
+	return buf, nil
+}
+
+// enqueue queues one encoded message. It never blocks: a session that cannot keep up is closed.
+func (s *Session) enqueue(msg []byte) {
+	if msg == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	select {
+	case s.send <- msg:
+	default:
+		s.log.Warn("outgoing queue full; closing slow session", "participant", s.participantID)
+		s.closeWith(websocket.ClosePolicyViolation, "too slow to receive")
+	}
+}
+
+// closeWith ends the session: the writer flushes what is queued, sends a close frame and closes the socket,
+// which ends the reader. Safe from any goroutine, any number of times; the first reason wins.
+func (s *Session) closeWith(code int, reason string) {
+	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.closeCode, s.closeReason = code, reason
+		s.closeMu.Unlock()
+		close(s.done)
+	})
+}
+
+// writeLoop is the only goroutine that writes to the socket.
+func (s *Session) writeLoop() {
+	ping := time.NewTicker(s.srv.cfg.PingInterval)
+	defer ping.Stop()
+	defer s.conn.Close()
+	for {
+		select {
+		case msg := <-s.send:
+			if !s.write(msg) {
+				s.closeWith(websocket.CloseAbnormalClosure, "")
+				return
+			}
+		case <-ping.C:
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.srv.cfg.WriteTimeout)); err != nil {
+				s.closeWith(websocket.CloseAbnormalClosure, "")
+				return
+			}
+		case <-s.done:
+			s.flush()
+			s.closeMu.Lock()
+			code, reason := s.closeCode, s.closeReason
+			s.closeMu.Unlock()
+			_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+// flush writes what is already queued, so a final error reaches the client before the close frame.
+func (s *Session) flush() {
+	for {
+		select {
+		case msg := <-s.send:
+			if !s.write(msg) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (s *Session) write(msg []byte) bool {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+	if err := s.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+		s.log.Debug("socket write failed", "err", err)
+		return false
+	}
+	return true
+}
+
+// reply queues a message of the given type carrying data.
+func (s *Session) reply(typ, id string, data any) {
+	s.enqueue(encodeOrLog(s.log, typ, id, data))
+}
+
+func (s *Session) sendError(id string, e *protocol.Error) {
+	s.log.Debug("error sent to client", "code", e.Code, "message", e.Message, "participant", s.participantID)
+	s.reply(protocol.TypeError, id, e)
+}
+
+func encodeOrLog(log *slog.Logger, typ, id string, data any) []byte {
+	msg, err := protocol.Encode(typ, id, data)
+	if err != nil {
+		log.Error("encode message", "type", typ, "err", err)
+		return nil
+	}
+	return msg
+}

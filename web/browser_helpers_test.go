@@ -1,0 +1,346 @@
+package web_test
+
+// Shared helpers for the browser tests: start Debian's Chromium with fake
+// media devices, open tabs, evaluate JavaScript, wait for conditions and save
+// screenshots. Later browser tests (lobby, classroom, ...) build on these, so
+// they stay independent of any one scenario.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/huddlehq/huddle/cmd/server/node"
+)
+
+// testNode is an in-process server on loopback. Stop may be called by the
+// test (to simulate an outage) and is called again, harmlessly, at cleanup.
+type testNode struct {
+	*node.Node
+	t    *testing.T
+	once sync.Once
+}
+
+// startNode runs a server on addr ("" picks a free loopback port) with a
+// free media UDP port, and stops it when the test ends.
+func startNode(t *testing.T, addr string) *testNode {
+	t.Helper()
+	cfg := node.DefaultConfig()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	if addr != "" {
+		cfg.HTTP.Addr = addr
+	}
+	cfg.Media.UDPPort = 0
+	w := &testWriter{t: t}
+	// Registered first, so it runs last: after Stop, stray log lines from
+	// the server's goroutines are dropped instead of panicking the test.
+	t.Cleanup(w.stop)
+	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	n, err := node.New(cfg, logger)
+	if err != nil {
+		t.Fatalf("node.New: %v", err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatalf("node.Start: %v", err)
+	}
+	tn := &testNode{Node: n, t: t}
+	t.Cleanup(tn.Stop)
+	return tn
+}
+
+// Stop closes the node once; node.Node.Close itself must not run twice.
+func (n *testNode) Stop() {
+	n.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.Close(ctx); err != nil {
+			n.t.Errorf("node.Close: %v", err)
+		}
+	})
+}
+
+// testWriter sends the server's warnings and errors to the test log, where
+// they line up with the browser's console on failure.
+type testWriter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Logf("server: %s", p)
+	}
+	return len(p), nil
+}
+
+func (w *testWriter) stop() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
+}
+
+// chromiumFlags are the flags known to give real WebRTC with fake devices in
+// headless Chromium on these machines (see /work/shared/DESIGN.md).
+var chromiumFlags = []string{
+	"headless",
+	"no-sandbox",
+	"disable-gpu",
+	"use-fake-device-for-media-stream", // synthetic camera (moving pattern) and microphone (beeps)
+	"use-fake-ui-for-media-stream",     // grant getUserMedia without a prompt
+	"allow-loopback-in-peer-connection",
+	"disable-quic",
+	"no-first-run",
+	"disable-background-networking",
+	"disable-component-update",
+	"disable-sync",
+}
+
+// findChromium returns the path of the chromium binary. Without one it fails
+// the test when HUDDLE_REQUIRE_BROWSER=1 (CI must not silently skip browser
+// coverage) and skips it otherwise.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err == nil {
+		return path
+	}
+	const msg = "chromium not found in PATH; install Debian's package (apt-get install -y chromium)"
+	if os.Getenv("HUDDLE_REQUIRE_BROWSER") == "1" {
+		t.Fatalf("%s: HUDDLE_REQUIRE_BROWSER=1 requires the browser tests to run", msg)
+	}
+	t.Skipf("%s; set HUDDLE_REQUIRE_BROWSER=1 to make this a failure", msg)
+	return ""
+}
+
+// startBrowser starts a headless Chromium with a fresh profile and returns a
+// chromedp context bound to it. The browser stops when the test ends.
+// Make tabs with openTab. extra adds flags (name or name=value) for tests
+// that need another browser policy.
+func startBrowser(t *testing.T, extra ...string) context.Context {
+	t.Helper()
+	path := findChromium(t)
+	// Created before the cancel cleanups below, so it is removed after the
+	// browser has exited (cleanups run last-in, first-out).
+	profile := t.TempDir()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 800),
+	)
+	for _, f := range chromiumFlags {
+		opts = append(opts, chromedp.Flag(f, true))
+	}
+	for _, f := range extra {
+		name, value, ok := strings.Cut(f, "=")
+		if ok {
+			opts = append(opts, chromedp.Flag(name, value))
+		} else {
+			opts = append(opts, chromedp.Flag(name, true))
+		}
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	// The first Run starts the browser and binds its life to ctx, which
+	// must therefore carry no timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium at %s: %v", path, err)
+	}
+	return ctx
+}
+
+// tab is one browser tab plus what its page wrote to the console, which the
+// test log shows when the test fails (the client logs only warnings/errors).
+type tab struct {
+	Name string
+	Ctx  context.Context
+
+	mu      sync.Mutex
+	console []string
+}
+
+// openTab opens a new tab (in its own window, so it is never hidden and
+// keeps rendering) with a 1280x800 viewport, and starts recording its
+// console.
+func openTab(t *testing.T, browser context.Context, name string) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	tb := &tab{Name: name, Ctx: ctx}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("opening tab %s: %v", name, err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			tb.mu.Lock()
+			tb.console = append(tb.console, m.String())
+			tb.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		if len(tb.console) == 0 {
+			t.Logf("tab %s: console was empty", name)
+		}
+		for _, line := range tb.console {
+			t.Logf("tab %s console: %s", name, line)
+		}
+	})
+	return tb
+}
+
+// Navigate loads url in the tab, bounded by timeout.
+func (tb *tab) Navigate(url string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(tb.Ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		return fmt.Errorf("tab %s: navigate %s: %w", tb.Name, url, err)
+	}
+	return nil
+}
+
+// evalJS evaluates expr in the tab (awaiting it if it is a promise) and
+// decodes the JSON result into T.
+func evalJS[T any](ctx context.Context, expr string) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+}
+
+// waitJS evaluates expr every interval until cond accepts its value or
+// timeout passes; it returns the last value seen either way, so a failing
+// test can report what it saw. Evaluation errors (e.g. window.huddle not yet
+// defined while the page loads) count as "not yet" and are returned when the
+// time runs out without success.
+//
+// It polls from Go rather than with chromedp.Poll, which waits on animation
+// frames and would hang on a tab the browser does not paint.
+func waitJS[T any](ctx context.Context, timeout, interval time.Duration, expr string, cond func(T) bool) (T, error) {
+	deadline := time.Now().Add(timeout)
+	var last T
+	var lastErr error
+	for {
+		v, err := evalJS[T](ctx, expr)
+		if err == nil {
+			last, lastErr = v, nil
+			if cond(v) {
+				return v, nil
+			}
+		} else {
+			lastErr = err
+		}
+		if time.Now().After(deadline) {
+			if lastErr != nil {
+				return last, fmt.Errorf("condition not met within %v: %w", timeout, lastErr)
+			}
+			return last, fmt.Errorf("condition not met within %v", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// artifactsDir is where screenshots go: $HUDDLE_ARTIFACTS when set (CI
+// uploads it), else a per-test temporary directory.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("HUDDLE_ARTIFACTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("creating HUDDLE_ARTIFACTS directory %s: %v", dir, err)
+	}
+	return dir
+}
+
+// saveScreenshot captures the tab's viewport as PNG into dir/<name>.png and
+// returns the file's path.
+func saveScreenshot(ctx context.Context, dir, name string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return "", fmt.Errorf("screenshot %s: %w", name, err)
+	}
+	path := filepath.Join(dir, sanitize(name)+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		return "", fmt.Errorf("screenshot %s: %w", name, err)
+	}
+	return path, nil
+}
+
+// sanitize keeps screenshot names safe as file names.
+func sanitize(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteRune('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "screenshot"
+	}
+	return b.String()
+}
+
+// layoutProblemsJS returns, as a list of strings, what is visibly wrong with
+// the call screen's layout at the current viewport: horizontal overflow,
+// controls outside the viewport, tiles overlapping each other or the
+// controls, tiles not 16:9. Tests call it at several viewport sizes.
+const layoutProblemsJS = `(() => {
+  const p = [];
+  const vw = window.innerWidth, vh = window.innerHeight;
+  const de = document.documentElement;
+  if (de.scrollWidth > vw + 1) p.push('page scrolls horizontally: ' + de.scrollWidth + ' > ' + vw);
+  const controls = document.querySelector('.controls');
+  const cr = controls && controls.getBoundingClientRect();
+  if (!cr || cr.height === 0) p.push('controls bar not visible');
+  else if (cr.bottom > vh + 1 || cr.left < -1 || cr.right > vw + 1) p.push('controls bar outside viewport: ' + JSON.stringify(cr));
+  if (controls) for (const b of controls.querySelectorAll('button')) {
+    const r = b.getBoundingClientRect();
+    if (r.left < -1 || r.right > vw + 1) p.push('button ' + b.id + ' cut off');
+    if (b.scrollWidth > b.clientWidth + 1) p.push('button ' + b.id + ' text overflows');
+  }
+  const stage = document.querySelector('.stage');
+  const scrolls = stage && stage.scrollHeight > stage.clientHeight + 1;
+  const tiles = [...document.querySelectorAll('#grid > .tile')].map(t => [t, t.getBoundingClientRect()]);
+  for (const [t, r] of tiles) {
+    const name = t.querySelector('.tile__name')?.textContent;
+    if (Math.abs(r.width / r.height - 16 / 9) > 0.03) p.push('tile ' + name + ' is not 16:9: ' + r.width + 'x' + r.height);
+    if (r.left < -1 || r.right > vw + 1) p.push('tile ' + name + ' cut off horizontally');
+    if (!scrolls && cr && r.bottom > cr.top + 1) p.push('tile ' + name + ' overlaps the controls');
+  }
+  for (let i = 0; i < tiles.length; i++) for (let j = i + 1; j < tiles.length; j++) {
+    const a = tiles[i][1], b = tiles[j][1];
+    if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) p.push('tiles ' + i + ' and ' + j + ' overlap');
+  }
+  return p;
+})()`

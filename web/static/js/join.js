@@ -1,0 +1,136 @@
+// join.js: the join screen.
+//
+// One job: the form before a call: room and name fields with validation, the
+// camera preview with microphone/camera toggles, and the explanation when
+// the camera or microphone cannot be used. It reports intentions through
+// callbacks and never talks to the server.
+
+import { renderMicButton, renderCamButton } from './icons.js';
+
+const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Checks the form values as the server will (PROTOCOL.md `join`); returns a message or null. */
+export function validate(room, name) {
+  if (!room) return 'Enter a room name.';
+  if (!ROOM_RE.test(room)) return 'Room names use only letters, digits, - and _ (up to 64 characters).';
+  if (!name) return 'Enter your name so others know who you are.';
+  if ([...name].length > 64) return 'Names are at most 64 characters.';
+  return null;
+}
+
+export class JoinScreen {
+  /**
+   * @param {{onJoin(room: string, name: string): void, onToggleMic(): void,
+   *          onToggleCam(): void, onRetryMedia(): void}} actions
+   */
+  constructor(actions) {
+    const $ = (id) => document.getElementById(id);
+    this.screen = $('join-screen');
+    this.form = $('join-form');
+    this.room = $('room');
+    this.name = $('name');
+    this.button = $('join-button');
+    this.error = $('join-error');
+    this.lead = $('join-lead');
+    this.previewTile = $('join-preview-tile');
+    this.preview = $('join-preview');
+    this.previewStatus = $('join-preview-status');
+    this.mediaMessage = $('media-message');
+    this.retry = $('media-retry');
+    this.micBtn = $('join-mic');
+    this.camBtn = $('join-cam');
+
+    this.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const { room, name } = this.values();
+      const problem = validate(room, name);
+      this.setError(problem);
+      if (problem) {
+        (problem.startsWith('Enter your') || problem.startsWith('Names') ? this.name : this.room).focus();
+        return;
+      }
+      actions.onJoin(room, name);
+    });
+    this.micBtn.addEventListener('click', () => actions.onToggleMic());
+    this.camBtn.addEventListener('click', () => actions.onToggleCam());
+    this.retry.addEventListener('click', () => actions.onRetryMedia());
+    // The preview shows the avatar until the camera delivers frames.
+    this.preview.addEventListener('resize', () => this.#updatePreview());
+    this.preview.addEventListener('loadeddata', () => this.#updatePreview());
+    this.camOff = false;
+  }
+
+  values() {
+    return { room: this.room.value.trim(), name: this.name.value.trim() };
+  }
+
+  prefill(room, name) {
+    if (room) this.room.value = room;
+    if (name) this.name.value = name;
+  }
+
+  show(lead) {
+    this.screen.hidden = false;
+    if (lead) this.lead.textContent = lead;
+    this.setBusy(false);
+  }
+
+  hide() {
+    this.screen.hidden = true;
+  }
+
+  /** Focuses the first empty field, so keyboard users can type at once. */
+  focusFirst() {
+    (this.room.value ? this.name.value ? this.button : this.name : this.room).focus();
+  }
+
+  setBusy(busy) {
+    this.button.disabled = busy;
+    this.button.textContent = busy ? 'Joining…' : 'Join room';
+    this.button.setAttribute('aria-busy', String(busy));
+  }
+
+  setError(text) {
+    this.error.hidden = !text;
+    this.error.textContent = text || '';
+  }
+
+  /** Shows that media is being requested. */
+  setMediaPending() {
+    this.previewStatus.textContent = 'Starting camera…';
+    this.previewTile.classList.add('tile--no-video');
+  }
+
+  /**
+   * Shows the local stream (or its absence) and the message explaining what
+   * is missing, with a retry button when nothing could be started.
+   */
+  setMedia(stream, message) {
+    this.preview.srcObject = stream;
+    if (stream) this.preview.play().catch(() => {});
+    const hasAudio = !!stream && stream.getAudioTracks().length > 0;
+    const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+    this.hasVideo = hasVideo;
+    this.previewStatus.textContent = hasVideo ? '' : 'Camera off';
+    this.mediaMessage.hidden = !message;
+    this.mediaMessage.textContent = message || '';
+    this.retry.hidden = hasAudio && hasVideo;
+    this.micBtn.hidden = !hasAudio;
+    this.camBtn.hidden = !hasVideo;
+    this.#updatePreview();
+  }
+
+  /** Renders the two toggles from the current local state. */
+  setToggles(micMuted, camOff) {
+    renderMicButton(this.micBtn, micMuted);
+    renderCamButton(this.camBtn, camOff);
+    this.camOff = camOff;
+    if (this.hasVideo) this.previewStatus.textContent = camOff ? 'Camera off' : '';
+    this.#updatePreview();
+  }
+
+  #updatePreview() {
+    const picture = this.hasVideo && !this.camOff && this.preview.videoWidth > 0;
+    this.previewTile.classList.toggle('tile--no-video', !picture);
+  }
+}

@@ -1,0 +1,84 @@
+// media.js: getting the local camera and microphone.
+//
+// One job: ask for audio+video (1280x720), fall back to whichever of the two
+// exists, and turn getUserMedia's exceptions into a sentence a clinician or a
+// teacher can act on. Joining without media (receive-only) stays possible.
+
+const VIDEO = {
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
+  frameRate: { ideal: 30 },
+};
+const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+/**
+ * Resolves with {stream, message}: stream is a MediaStream or null, message a
+ * user-facing explanation when something is missing, otherwise null.
+ */
+export async function getLocalMedia() {
+  const md = navigator.mediaDevices;
+  if (!md || !md.getUserMedia) {
+    return {
+      stream: null,
+      message: 'This page cannot use a camera or microphone because it was not opened over a secure (https) connection. You can still join to watch and listen.',
+    };
+  }
+  try {
+    return { stream: await md.getUserMedia({ audio: AUDIO, video: VIDEO }), message: null };
+  } catch (err) {
+    // A refusal applies to both devices: asking again one by one would only
+    // show more prompts. Anything else may concern one device, so try each.
+    if (err.name === 'NotAllowedError' || err.name === 'SecurityError') {
+      return { stream: null, message: explain(err) };
+    }
+    const audioOnly = await tryGet(md, { audio: AUDIO });
+    if (audioOnly) {
+      return { stream: audioOnly, message: `No camera (${short(err)}). Others will hear you but not see you.` };
+    }
+    const videoOnly = await tryGet(md, { video: VIDEO });
+    if (videoOnly) {
+      return { stream: videoOnly, message: `No microphone (${short(err)}). Others will see you but not hear you.` };
+    }
+    return { stream: null, message: explain(err) };
+  }
+}
+
+/** Stops every track of stream (releases the camera light). */
+export function stopStream(stream) {
+  if (stream) for (const t of stream.getTracks()) t.stop();
+}
+
+async function tryGet(md, constraints) {
+  try {
+    return await md.getUserMedia(constraints);
+  } catch {
+    return null;
+  }
+}
+
+/** A few words for the device that is missing when the other one works. */
+function short(err) {
+  switch (err && err.name) {
+    case 'NotFoundError': return 'none was found';
+    case 'OverconstrainedError': return 'it does not support the requested format';
+    case 'NotReadableError':
+    case 'AbortError': return 'it is in use by another application';
+    default: return (err && err.name) || 'unknown error';
+  }
+}
+
+function explain(err) {
+  switch (err && err.name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'Camera and microphone access was blocked. Allow it in your browser\u2019s site settings and try again, or join to watch and listen only.';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'No camera or microphone was found. You can still join to watch and listen.';
+    case 'NotReadableError':
+    case 'AbortError':
+      return 'The camera or microphone is in use by another application or could not be started. Close the other application and try again, or join to watch and listen.';
+    default:
+      return `The camera and microphone could not be started (${(err && err.name) || 'unknown error'}). You can still join to watch and listen.`;
+  }
+}

@@ -1,0 +1,226 @@
+// session.js: one stay in one room.
+//
+// One job: join over the signalling socket, own the two PeerConnections, and
+// keep the room's state (participants, track metadata, which received
+// MediaStreamTrack belongs to whom). It tells the UI what changed through
+// events and never touches the DOM.
+//
+// Events (CustomEvent, payload in `detail`):
+//   state             {state}                       'idle' | 'joining' | 'joined' | 'left'
+//   participant       {participant}                 someone is (now) in the room
+//   participant-left  {participantId}
+//   media             {participantId, kind, track}  track is a MediaStreamTrack or null
+//   muted             {participantId, kind, muted}  from track metadata (missing track = muted)
+//   error             {code, message}               server `error`s and local failures
+//   closed            {expected}                    the socket closed; expected after leave()
+
+import { Signaling } from './signaling.js';
+import { Peer } from './peer.js';
+import { Publisher } from './publisher.js';
+import { Subscriber } from './subscriber.js';
+
+const KINDS = ['audio', 'video'];
+
+export class Session extends EventTarget {
+  constructor(url) {
+    super();
+    this.url = url;
+    this.state = 'idle';
+    this.participantId = null;
+    this.room = null;
+    this.participants = new Map(); // id -> {id, name}, without us
+    this.tracks = new Map(); // trackId -> Track metadata (PROTOCOL.md)
+    this.received = new Map(); // trackId -> MediaStreamTrack bound by the subscriber
+    this.shown = new Map(); // `${participantId}/${kind}` -> what we last told the UI
+    this.signaling = null;
+    this.publisher = null;
+    this.subscriber = null;
+  }
+
+  /**
+   * Joins room as name and publishes stream's tracks (stream may be null for
+   * receive-only). Resolves once joined; publishing continues in the
+   * background and reports failures as `error` events.
+   */
+  async join(room, name, stream) {
+    if (this.state !== 'idle') throw new Error('a session joins once; make a new Session');
+    this.#setState('joining');
+    const sig = new Signaling(this.url);
+    this.signaling = sig;
+    try {
+      await sig.connect();
+    } catch (err) {
+      this.#setState('left');
+      throw err;
+    }
+    this.#listen(sig);
+
+    let joined;
+    try {
+      joined = await sig.request('join', { room, name, version: 1 }, 'joined');
+    } catch (err) {
+      this.#teardown();
+      sig.close();
+      this.#setState('left');
+      throw err;
+    }
+    // The `joined` listener (#onJoined) already set up the PCs synchronously,
+    // before any later message could be dispatched.
+    this.#setState('joined');
+    if (stream && stream.getTracks().length > 0) {
+      this.publisher.publish(stream).catch((err) => this.#report(err, 'publish failed'));
+    }
+    return joined;
+  }
+
+  /** Leaves the room on purpose and releases both PCs. Local tracks are left running. */
+  leave() {
+    if (this.state === 'left' || this.state === 'idle') return;
+    if (this.signaling) {
+      this.signaling.send('leave');
+      this.signaling.close();
+    }
+    this.#teardown();
+    this.#setState('left');
+  }
+
+  /** Mutes/unmutes our published track of this kind (also before it is published). */
+  setMuted(kind, muted) {
+    this.publisher?.setMuted(kind, muted);
+  }
+
+  /** Receive statistics per track, from the subscribe PC. */
+  async stats() {
+    return this.subscriber ? this.subscriber.stats() : [];
+  }
+
+  #listen(sig) {
+    sig.on('joined', (d) => this.#onJoined(d));
+    sig.on('participant_joined', (d) => this.#addParticipant(d.participant));
+    sig.on('participant_left', (d) => this.#removeParticipant(d.participantId));
+    sig.on('track_published', (d) => this.#putTrack(d.track));
+    sig.on('track_muted', (d) => this.#putTrack(d.track));
+    sig.on('track_unpublished', (d) => this.#dropTrack(d.track));
+    sig.on('subscribe_offer', (d) => this.subscriber?.handleOffer(d));
+    sig.on('ice_candidate', (d) => {
+      const peer = d.target === 'publish' ? this.publisher?.peer : this.subscriber?.peer;
+      peer?.addRemoteCandidate(d.candidate);
+    });
+    sig.on('error', (d) => this.#emit('error', { code: d.code, message: d.message }));
+    sig.onClose(({ expected }) => {
+      if (this.state === 'left') return;
+      this.#teardown();
+      this.#setState('left');
+      this.#emit('closed', { expected });
+    });
+  }
+
+  #onJoined(d) {
+    this.participantId = d.participantId;
+    this.room = d.room;
+    const config = { iceServers: d.iceServers || [], bundlePolicy: 'max-bundle' };
+
+    const pubPeer = new Peer('publish', config, this.signaling);
+    const subPeer = new Peer('subscribe', config, this.signaling);
+    const failed = (which) => () =>
+      this.#emit('error', { code: 'media_failed', message: `The ${which} media connection failed.` });
+    pubPeer.onFailed = failed('sending');
+    subPeer.onFailed = failed('receiving');
+    this.publisher = new Publisher(pubPeer, this.signaling);
+    this.subscriber = new Subscriber(subPeer, this.signaling, {
+      onBind: (trackId, track) => {
+        this.received.set(trackId, track);
+        this.#refreshTrack(trackId);
+      },
+      onUnbind: (trackId) => {
+        this.received.delete(trackId);
+        this.#refreshTrack(trackId);
+      },
+      onError: (err) => this.#report(err, 'could not apply the subscribe offer'),
+    });
+
+    for (const p of d.participants || []) this.#addParticipant(p);
+    for (const t of d.tracks || []) this.#putTrack(t);
+  }
+
+  #addParticipant(p) {
+    if (!p || p.id === this.participantId) return;
+    this.participants.set(p.id, p);
+    this.#emit('participant', { participant: p });
+    for (const kind of KINDS) this.#refresh(p.id, kind);
+  }
+
+  #removeParticipant(id) {
+    if (!this.participants.has(id)) return;
+    // PROTOCOL.md sends track_unpublished first, but a server that died mid
+    // way may not have: forget their tracks here too.
+    for (const [trackId, t] of this.tracks) {
+      if (t.participantId === id) this.tracks.delete(trackId);
+    }
+    this.participants.delete(id);
+    for (const kind of KINDS) this.shown.delete(`${id}/${kind}`);
+    this.#emit('participant-left', { participantId: id });
+  }
+
+  #putTrack(t) {
+    if (!t || !t.id) return;
+    const prev = this.tracks.get(t.id);
+    this.tracks.set(t.id, t);
+    if (prev && prev.participantId !== t.participantId) this.#refresh(prev.participantId, prev.kind);
+    this.#refreshTrack(t.id);
+  }
+
+  #dropTrack(t) {
+    if (!t || !t.id) return;
+    const prev = this.tracks.get(t.id) || t;
+    this.tracks.delete(t.id);
+    this.#refresh(prev.participantId, prev.kind);
+  }
+
+  #refreshTrack(trackId) {
+    const t = this.tracks.get(trackId);
+    if (t) this.#refresh(t.participantId, t.kind);
+  }
+
+  /**
+   * Works out what the UI should show for one participant and kind, and
+   * emits `media`/`muted` only when that changed. Only camera and
+   * microphone go to the tile; other sources (screen) are for later.
+   */
+  #refresh(participantId, kind) {
+    if (!participantId || !this.participants.has(participantId)) return;
+    let meta = null;
+    for (const t of this.tracks.values()) {
+      if (t.participantId !== participantId || t.kind !== kind) continue;
+      if (t.source && t.source !== 'camera' && t.source !== 'microphone') continue;
+      if (!meta || this.received.has(t.id)) meta = t;
+    }
+    const track = meta ? this.received.get(meta.id) || null : null;
+    const muted = !meta || !!meta.muted;
+    const key = `${participantId}/${kind}`;
+    const prev = this.shown.get(key) || { track: null, muted: null };
+    this.shown.set(key, { track, muted });
+    if (prev.track !== track) this.#emit('media', { participantId, kind, track });
+    if (prev.muted !== muted) this.#emit('muted', { participantId, kind, muted });
+  }
+
+  #teardown() {
+    this.publisher?.peer.close();
+    this.subscriber?.peer.close();
+    this.received.clear();
+  }
+
+  #report(err, what) {
+    if (this.state === 'left') return; // failures after leaving are noise
+    this.#emit('error', { code: err.code || 'client', message: err.message ? `${what}: ${err.message}` : what });
+  }
+
+  #setState(state) {
+    this.state = state;
+    this.#emit('state', { state });
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

@@ -1,0 +1,166 @@
+// tile.js: one participant's tile.
+//
+// One job: show one person: their video (or an initials avatar while there
+// is no picture), their name, and a muted-microphone badge. A remote tile
+// holds one MediaStream with that participant's audio and video and plays it
+// through its <video> element, so sound and picture stay in sync.
+
+import { icon } from './icons.js';
+import { playWithSound, forget } from './autoplay.js';
+
+// Muted, distinguishable avatar colours that keep white initials readable
+// (contrast >= 4.5:1).
+const AVATAR_COLOURS = ['#3d5a80', '#6b4f8a', '#2f6f62', '#8a4f4f', '#5b6b2f', '#7a5a2a', '#3f6b8a', '#6a4a6e'];
+
+export class Tile {
+  /**
+   * @param {{id: string, name: string, local?: boolean}} opts
+   */
+  constructor({ id, name, local = false }) {
+    this.id = id;
+    this.local = local;
+    this.stream = new MediaStream();
+    this.micMuted = false;
+    this.cameraOff = false;
+
+    const el = document.createElement('div');
+    el.className = local ? 'tile tile--local' : 'tile';
+    el.setAttribute('role', 'group');
+    el.dataset.participantId = id;
+
+    const video = document.createElement('video');
+    video.className = 'tile__video';
+    video.autoplay = true;
+    video.playsInline = true;
+    // Our own preview must never play our microphone back to us.
+    video.muted = local;
+    video.srcObject = this.stream;
+
+    const placeholder = document.createElement('div');
+    placeholder.className = 'tile__placeholder';
+    const avatar = document.createElement('span');
+    avatar.className = 'tile__avatar';
+    avatar.setAttribute('aria-hidden', 'true');
+    placeholder.append(avatar);
+
+    const label = document.createElement('div');
+    label.className = 'tile__label';
+    const mic = document.createElement('span');
+    mic.className = 'tile__mic';
+    mic.innerHTML = icon('micOff');
+    const micText = document.createElement('span');
+    micText.className = 'visually-hidden';
+    micText.textContent = 'microphone muted';
+    mic.append(micText);
+    const nameEl = document.createElement('span');
+    nameEl.className = 'tile__name';
+    label.append(mic, nameEl);
+
+    el.append(video, placeholder, label);
+    this.el = el;
+    this.video = video;
+    this.placeholder = placeholder;
+    this.avatar = avatar;
+    this.micEl = mic;
+    this.nameEl = nameEl;
+
+    // The picture appears only once frames arrive; until then the avatar
+    // stays, instead of a black box.
+    for (const ev of ['loadeddata', 'resize', 'playing', 'emptied']) {
+      video.addEventListener(ev, () => this.#updateVisibility());
+    }
+    this.setName(name);
+    this.setMicMuted(false);
+    this.#updateVisibility();
+  }
+
+  setName(name) {
+    this.name = name;
+    this.nameEl.textContent = this.local ? `${name} (You)` : name;
+    this.el.setAttribute('aria-label', this.local ? `You, ${name}` : name);
+    this.avatar.textContent = initials(name);
+    this.avatar.style.backgroundColor = AVATAR_COLOURS[hash(name) % AVATAR_COLOURS.length];
+  }
+
+  /** Puts track (or nothing) in place of this tile's track of that kind. */
+  setTrack(kind, track) {
+    for (const old of kind === 'audio' ? this.stream.getAudioTracks() : this.stream.getVideoTracks()) {
+      if (old === track) return;
+      this.stream.removeTrack(old);
+      old.removeEventListener('mute', this.#onTrackState);
+      old.removeEventListener('unmute', this.#onTrackState);
+    }
+    if (track) {
+      this.stream.addTrack(track);
+      // A remote track mutes when its packets stop (e.g. the sender's
+      // camera is gone); show the avatar rather than a frozen frame.
+      track.addEventListener('mute', this.#onTrackState);
+      track.addEventListener('unmute', this.#onTrackState);
+    }
+    this.#play();
+    this.#updateVisibility();
+  }
+
+  /** Uses every track of stream (the local preview). */
+  setStream(stream) {
+    for (const kind of ['audio', 'video']) {
+      const t = stream ? (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks())[0] : null;
+      this.setTrack(kind, t || null);
+    }
+  }
+
+  setMicMuted(muted) {
+    this.micMuted = muted;
+    this.micEl.hidden = !muted;
+  }
+
+  setCameraOff(off) {
+    this.cameraOff = off;
+    this.#updateVisibility();
+  }
+
+  /** Size of the decoded picture; 0x0 while there is none. */
+  videoSize() {
+    return { width: this.video.videoWidth, height: this.video.videoHeight };
+  }
+
+  destroy() {
+    forget(this.video);
+    for (const t of this.stream.getTracks()) {
+      t.removeEventListener('mute', this.#onTrackState);
+      t.removeEventListener('unmute', this.#onTrackState);
+    }
+    this.video.srcObject = null;
+    this.el.remove();
+  }
+
+  #onTrackState = () => this.#updateVisibility();
+
+  #play() {
+    if (this.local) {
+      this.video.play().catch(() => {}); // muted: always allowed
+      return;
+    }
+    playWithSound(this.video);
+  }
+
+  #updateVisibility() {
+    const track = this.stream.getVideoTracks()[0];
+    const hasPicture = !!track && !this.cameraOff && !track.muted && this.video.videoWidth > 0;
+    this.el.classList.toggle('tile--no-video', !hasPicture);
+  }
+}
+
+function initials(name) {
+  const words = String(name || '?').trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return '?';
+  const first = [...words[0]][0] || '';
+  const last = words.length > 1 ? [...words[words.length - 1]][0] || '' : '';
+  return (first + last).toUpperCase();
+}
+
+function hash(s) {
+  let h = 0;
+  for (const ch of String(s)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
+  return h;
+}
