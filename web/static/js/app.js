@@ -112,7 +112,8 @@ async function enter(room, name) {
 async function joinRoom(room, name) {
   join.setError(null);
   join.setBusy(true);
-  banners.dismiss('lost');
+  // Messages about a previous session do not apply to the new one.
+  banners.clear();
   try {
     localStorage.setItem('huddle.name', name);
   } catch {

@@ -211,7 +211,9 @@ export class Session extends EventTarget {
   }
 
   #report(err, what) {
-    if (this.state === 'left') return; // failures after leaving are noise
+    // After leaving, failures are noise; and a request cut short by a closing
+    // socket is reported once, as the `closed` event, not as an error.
+    if (this.state === 'left' || err.code === 'closed') return;
     this.#emit('error', { code: err.code || 'client', message: err.message ? `${what}: ${err.message}` : what });
   }
 
