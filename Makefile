@@ -16,6 +16,7 @@ build:
 fuzz:   ## run each fuzz target for 20 s
 	go test ./signaling/protocol -run '^$$' -fuzz FuzzDecode -fuzztime 20s
 	go test ./sfu/codec -run '^$$' -fuzz FuzzIsKeyframe -fuzztime 20s
+	go test ./sfu -run '^$$' -fuzz FuzzPacketParse -fuzztime 20s
 
 bench:  ## forwarding-path benchmarks (allocations per packet)
 	go test ./sfu -run '^$$' -bench . -benchmem

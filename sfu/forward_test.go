@@ -255,3 +255,28 @@ func TestForwardAllocatesNothing(t *testing.T) {
 		t.Fatalf("forwarding one packet to 10 subscribers allocates %.1f times", allocs)
 	}
 }
+
+// FuzzPacketParse feeds arbitrary datagrams to the receiver's RTP parsing and forwarding: it must never
+// panic, and a packet it accepts must have a payload inside the datagram.
+func FuzzPacketParse(f *testing.F) {
+	f.Add(vp8Packet(1, 1, true, true))
+	f.Add(vp8Packet(2, 2, false, false))
+	padded := rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, SequenceNumber: 3}, Payload: []byte{0x10, 0x00}, PaddingSize: 4}
+	raw, _ := padded.Marshal()
+	f.Add(raw)
+	f.Add([]byte{0xa0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xff})
+	r := testReceiver()
+	boundDownTrack(f, r, 1, 96, &recordingWriter{discard: true})
+	f.Fuzz(func(t *testing.T, datagram []byte) {
+		pkt := &packet{}
+		for _, kind := range []codec.Kind{codec.KindVP8, codec.KindH264, codec.KindVP9, codec.KindOther} {
+			if !pkt.parse(datagram, kind) {
+				continue
+			}
+			if len(pkt.payload) > len(datagram) {
+				t.Fatalf("payload of %d bytes from a %d-byte datagram", len(pkt.payload), len(datagram))
+			}
+			r.forward(pkt, len(datagram))
+		}
+	})
+}

@@ -131,7 +131,7 @@ func (s *Session) enqueue(msg []byte) {
 	select {
 	case s.send <- msg:
 	default:
-		s.log.Warn("outgoing queue full; closing slow session", "participant", s.participantID)
+		s.log.Warn("outgoing queue full; closing slow session", "queued", cap(s.send))
 		s.closeWith(websocket.ClosePolicyViolation, "too slow to receive")
 	}
 }

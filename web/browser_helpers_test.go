@@ -25,8 +25,7 @@ import (
 // test (to simulate an outage) and is called again, harmlessly, at cleanup.
 type testNode struct {
 	*node.Node
-	t    *testing.T
-	once sync.Once
+	t *testing.T
 }
 
 // startNode runs a server on addr ("" picks a free loopback port) with a
@@ -56,15 +55,13 @@ func startNode(t *testing.T, addr string) *testNode {
 	return tn
 }
 
-// Stop closes the node once; node.Node.Close itself must not run twice.
+// Stop closes the node; node.Node.Close is idempotent, so cleanup may call it again.
 func (n *testNode) Stop() {
-	n.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Close(ctx); err != nil {
-			n.t.Errorf("node.Close: %v", err)
-		}
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Close(ctx); err != nil {
+		n.t.Errorf("node.Close: %v", err)
+	}
 }
 
 // testWriter sends the server's warnings and errors to the test log, where
@@ -162,8 +159,9 @@ func startBrowser(t *testing.T, extra ...string) context.Context {
 	return ctx
 }
 
-// tab is one browser tab plus what its page wrote to the console, which the
-// test log shows when the test fails (the client logs only warnings/errors).
+// tab is one browser tab plus what its page wrote to the console. The test
+// log shows warnings and errors always and everything when the test fails
+// (the client itself logs only warnings and errors).
 type tab struct {
 	Name string
 	Ctx  context.Context
@@ -195,16 +193,15 @@ func openTab(t *testing.T, browser context.Context, name string) *tab {
 		}
 	}()
 	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
+		// Everything on failure; otherwise only what looks like a problem,
+		// so a passing run still shows client warnings.
+		failed := t.Failed()
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
-		if len(tb.console) == 0 {
-			t.Logf("tab %s: console was empty", name)
-		}
 		for _, line := range tb.console {
-			t.Logf("tab %s console: %s", name, line)
+			if failed || !strings.HasPrefix(line, "log:") && !strings.HasPrefix(line, "info:") && !strings.HasPrefix(line, "debug:") {
+				t.Logf("tab %s console: %s", name, line)
+			}
 		}
 	})
 	return tb

@@ -1,4 +1,4 @@
-// Command server runs a Huddle node: the SFU, the WebSocket signalling service and the bundled web
+// Package main is the server command. It runs a Huddle node: the SFU, the WebSocket signalling service and the bundled web
 // client in one binary. With no arguments it serves a single local node on http://127.0.0.1:7880.
 //
 //	server [flags]          run a node (flags override the config file)

@@ -2,7 +2,8 @@
 // (signaling), the bundled web client and the HTTP endpoints (/, /ws, /healthz). cmd/server runs one;
 // tests start as many as they need on free loopback ports.
 //
-// Locking: a Node is started once and closed once; URL and the accessors are safe from any goroutine.
+// Locking: Start is called once; Close may be called any number of times from any goroutine; URL and
+// the accessors are safe from any goroutine once Start has returned.
 package node
 
 import (
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/huddlehq/huddle/sfu"
@@ -29,6 +31,9 @@ type Node struct {
 	http      *http.Server
 	listener  net.Listener
 	served    chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New builds a node; nothing listens until Start. The media UDP port is opened here.
@@ -94,8 +99,13 @@ func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Close stops accepting, ends every session (each client is told the server is going away), closes every
-// PeerConnection and the media port, within ctx.
+// PeerConnection and the media port, within ctx. Later calls return the first call's result.
 func (n *Node) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() { n.closeErr = n.close(ctx) })
+	return n.closeErr
+}
+
+func (n *Node) close(ctx context.Context) error {
 	var errs []error
 	if n.listener != nil {
 		if err := n.http.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

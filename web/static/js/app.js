@@ -20,7 +20,6 @@ const ERROR_TITLES = {
   unsupported_version: 'This page is out of date.',
   bad_request: 'Request refused.',
   internal: 'Server problem.',
-  connect_failed: 'Cannot reach the server.',
 };
 
 const local = {
@@ -154,8 +153,8 @@ async function joinRoom(room, name) {
     if (session !== s) return;
     call.hide();
     join.show();
+    // The form says why; a banner too would repeat it.
     join.setError(`Could not join: ${err.message || err}`);
-    if (err.code) showError({ code: err.code, message: err.message });
   }
 }
 

@@ -37,7 +37,7 @@ export function renderButton(btn, { iconName, text, ariaLabel, pressed }) {
 export function renderMicButton(btn, muted, available = true) {
   renderButton(btn, {
     iconName: muted ? 'micOff' : 'mic',
-    text: muted ? 'Unmute' : 'Mute',
+    text: !available ? 'No mic' : muted ? 'Unmute' : 'Mute',
     ariaLabel: !available ? 'No microphone available' : muted ? 'Unmute microphone' : 'Mute microphone',
     pressed: muted,
   });
@@ -49,7 +49,7 @@ export function renderMicButton(btn, muted, available = true) {
 export function renderCamButton(btn, off, available = true) {
   renderButton(btn, {
     iconName: off ? 'camOff' : 'cam',
-    text: off ? 'Start video' : 'Stop video',
+    text: !available ? 'No camera' : off ? 'Start video' : 'Stop video',
     ariaLabel: !available ? 'No camera available' : off ? 'Turn camera on' : 'Turn camera off',
     pressed: off,
   });

@@ -34,7 +34,7 @@ export class Tile {
     video.playsInline = true;
     // Our own preview must never play our microphone back to us.
     video.muted = local;
-    video.srcObject = this.stream;
+    // srcObject is set by #attach once the stream has a track.
 
     const placeholder = document.createElement('div');
     placeholder.className = 'tile__placeholder';
@@ -97,7 +97,7 @@ export class Tile {
       track.addEventListener('mute', this.#onTrackState);
       track.addEventListener('unmute', this.#onTrackState);
     }
-    this.#play();
+    if (this.#attach()) this.#play();
     this.#updateVisibility();
   }
 
@@ -135,6 +135,19 @@ export class Tile {
   }
 
   #onTrackState = () => this.#updateVisibility();
+
+  /**
+   * Gives the element the stream only while it has a track. A media element
+   * playing an empty MediaStream never reaches HAVE_METADATA and so delays
+   * the page's load event for ever (the tab keeps spinning); that is the
+   * case for a participant who publishes nothing. Returns whether there is
+   * anything to play.
+   */
+  #attach() {
+    const want = this.stream.getTracks().length > 0 ? this.stream : null;
+    if (this.video.srcObject !== want) this.video.srcObject = want;
+    return want !== null;
+  }
 
   #play() {
     if (this.local) {
