@@ -28,6 +28,7 @@ const stampSize = 8
 // Spec describes a synthetic stream.
 type Spec struct {
 	Kind             webrtc.RTPCodecType
+	H264             bool          // video: H.264 (single NAL unit packets) instead of VP8
 	BitrateBps       int           // video: average bitrate
 	FPS              int           // video: frames per second
 	KeyframeInterval time.Duration // video: a keyframe this often (and when asked)
@@ -42,7 +43,11 @@ type Source struct {
 	sentBytes atomic.Uint64
 }
 
-// NewVP8 returns a VP8 video source and its track.
+// H264Fmtp is the H.264 profile the synthetic source declares: constrained baseline, packetization mode 1,
+// what browsers offer first.
+const H264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+
+// NewVP8 returns a video source and its track: VP8, or H.264 when spec.H264 is set.
 func NewVP8(trackID, streamID string, spec Spec) (*Source, error) {
 	spec.Kind = webrtc.RTPCodecTypeVideo
 	if spec.FPS == 0 {
@@ -54,9 +59,13 @@ func NewVP8(trackID, streamID string, spec Spec) (*Source, error) {
 	if spec.KeyframeInterval == 0 {
 		spec.KeyframeInterval = 3 * time.Second
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, trackID, streamID)
+	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	if spec.H264 {
+		capability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: H264Fmtp}
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(capability, trackID, streamID)
 	if err != nil {
-		return nil, fmt.Errorf("media: vp8 track: %w", err)
+		return nil, fmt.Errorf("media: video track: %w", err)
 	}
 	return &Source{spec: spec, track: track}, nil
 }
@@ -132,7 +141,12 @@ func (s *Source) runVideo(ctx context.Context) error {
 		for sent := 0; sent < size; {
 			chunk := min(size-sent, maxPayload-vp8DescriptorSize)
 			first := sent == 0
-			n := writeVP8Packet(buf, picture, first, key, chunk)
+			var n int
+			if s.spec.H264 {
+				n = writeH264Packet(buf, first, key, chunk)
+			} else {
+				n = writeVP8Packet(buf, picture, first, key, chunk)
+			}
 			pkt.Payload = buf[:n]
 			sent += chunk
 			pkt.Marker = sent >= size
@@ -167,6 +181,23 @@ func writeVP8Packet(buf []byte, picture uint16, first, key bool, chunk int) int 
 		stamp(media[1:])
 	}
 	return vp8DescriptorSize + chunk
+}
+
+// writeH264Packet fills buf with one single-NAL-unit packet: an IDR slice (type 5) in keyframes, a
+// non-IDR slice (type 1) otherwise; the first packet of a frame carries a send stamp after the NAL header.
+func writeH264Packet(buf []byte, first, key bool, chunk int) int {
+	buf[0] = 0x61 // nal_ref_idc 3, type 1
+	if key {
+		buf[0] = 0x65 // type 5: IDR
+	}
+	media := buf[1 : 1+chunk]
+	for i := range media {
+		media[i] = 0
+	}
+	if first && len(media) >= stampSize {
+		stamp(media)
+	}
+	return 1 + chunk
 }
 
 func stamp(b []byte) { binary.BigEndian.PutUint64(b, uint64(time.Now().UnixNano())) }

@@ -68,6 +68,7 @@ type trackStats struct {
 	packets       atomic.Int64
 	firstKeyframe atomic.Bool // the first video packet received started a keyframe
 	kind          string
+	mime, fmtp    string // the codec the subscriber's connection negotiated
 }
 
 // join dials, joins room and starts counting received packets. readMedia=false makes a subscriber that
@@ -94,7 +95,9 @@ func join(t *testing.T, n *node.Node, room, name string, readMedia bool) *peer {
 }
 
 func (p *peer) count(rt client.RemoteTrack) {
-	st := &trackStats{kind: rt.Track.Kind().String()}
+	c := rt.Track.Codec()
+	st := &trackStats{kind: rt.Track.Kind().String(), mime: c.MimeType, fmtp: c.SDPFmtpLine}
+	keyKind := codec.KindOf(c.MimeType)
 	p.mu.Lock()
 	p.received[rt.ID] = st
 	p.mu.Unlock()
@@ -110,7 +113,7 @@ func (p *peer) count(rt client.RemoteTrack) {
 				continue
 			}
 			if st.packets.Add(1) == 1 && st.kind == "video" {
-				st.firstKeyframe.Store(codec.IsKeyframe(codec.KindVP8, pkt.Payload))
+				st.firstKeyframe.Store(codec.IsKeyframe(keyKind, pkt.Payload))
 			}
 		}
 	}()

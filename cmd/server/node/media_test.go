@@ -1,9 +1,16 @@
 package node_test
 
 import (
+	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/huddlehq/huddle/loadtest/media"
+	"github.com/huddlehq/huddle/signaling/client"
 
 	"github.com/huddlehq/huddle/signaling/protocol"
 )
@@ -125,4 +132,53 @@ func TestSlowSubscriberDoesNotStallOthers(t *testing.T) {
 		t.Fatalf("student received %d of %d video packets in 3 s beside a stalled subscriber", got, sent)
 	}
 	t.Logf("student received %d of %d video packets in 3 s beside a stalled subscriber", got, sent)
+}
+
+// TestH264AndMute: an H.264 camera is forwarded as H.264 (same profile) and starts on an IDR; muting a
+// track reaches everyone as track_muted.
+func TestH264AndMute(t *testing.T) {
+	n := startNode(t)
+	clinician := join(t, n, "consult-h264", "clinician", true)
+	patient := join(t, n, "consult-h264", "patient", true)
+	audio, err := media.NewOpus("audio", "clinician")
+	if err != nil {
+		t.Fatal(err)
+	}
+	video, err := media.NewVP8("video", "clinician", media.Spec{H264: true, FPS: 15, BitrateBps: 300_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	assigned, err := clinician.c.Publish(ctx,
+		client.LocalTrack{Track: audio.Track(), Source: "microphone"},
+		client.LocalTrack{Track: video.Track(), Source: "camera", OnKeyframeRequest: video.RequestKeyframe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _ = audio.Run(runCtx) }()
+	go func() { _ = video.Run(runCtx) }()
+
+	audioID, videoID := assigned[0].TrackID, assigned[1].TrackID
+	eventually(t, 10*time.Second, "patient receiving H.264", func() bool { return patient.packets(videoID) > 20 })
+	st := patient.stats(videoID)
+	if st.mime != webrtc.MimeTypeH264 || !strings.Contains(st.fmtp, "profile-level-id=42e01f") || !strings.Contains(st.fmtp, "packetization-mode=1") {
+		t.Fatalf("patient receives %s %q, want H.264 constrained baseline, packetization mode 1", st.mime, st.fmtp)
+	}
+	if !st.firstKeyframe.Load() {
+		t.Fatal("the patient's first H.264 packet was not an IDR")
+	}
+
+	if err := clinician.c.Send(protocol.TypeMute, protocol.Mute{TrackID: audioID, Muted: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*peer{clinician, patient} {
+		p.waitEvent(5*time.Second, protocol.TypeTrackMuted, func(env protocol.Envelope) bool {
+			var ev protocol.TrackEvent
+			_ = json.Unmarshal(env.Data, &ev)
+			return ev.Track.ID == audioID && ev.Track.Muted && ev.Track.Source == "microphone"
+		})
+	}
 }
