@@ -46,7 +46,15 @@ func (s *subscriber) add(rcv *Receiver) {
 		s.mu.Unlock()
 		return
 	}
-	tr, err := s.pc.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	// AddTrack reuses an m-line whose previous track was removed and negotiated away, so the subscribe
+	// SDP does not grow with every join and leave of a long meeting.
+	sender, err := s.pc.AddTrack(dt)
+	var tr *webrtc.RTPTransceiver
+	if err == nil {
+		if tr = transceiverOf(s.pc, sender); tr == nil {
+			err = errors.New("no transceiver for the new sender")
+		}
+	}
 	if err != nil {
 		s.mu.Unlock()
 		rcv.detach(dt)
@@ -163,6 +171,15 @@ func (s *subscriber) close() {
 		sub.downTrack.receiver.detach(sub.downTrack)
 		delete(s.tracks, id)
 	}
+}
+
+func transceiverOf(pc *webrtc.PeerConnection, sender *webrtc.RTPSender) *webrtc.RTPTransceiver {
+	for _, t := range pc.GetTransceivers() {
+		if t.Sender() == sender {
+			return t
+		}
+	}
+	return nil
 }
 
 // candidateQueue holds a client's ICE candidates that arrive before the remote description they belong

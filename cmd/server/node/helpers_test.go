@@ -121,18 +121,19 @@ func (p *peer) count(rt client.RemoteTrack) {
 
 // publish sends synthetic Opus and VP8 until the test ends; it returns the server's track ids.
 func (p *peer) publish() []string {
-	ids, _ := p.publishSources()
+	ids, _ := p.publishSources(media.Spec{BitrateBps: 300_000, FPS: 15, KeyframeInterval: 10 * time.Second})
 	return ids
 }
 
-// publishSources is publish that also returns the audio and video sources.
-func (p *peer) publishSources() ([]string, [2]*media.Source) {
+// publishSources publishes Opus and a video source made to spec, and returns the server's track ids
+// (audio, video) and the sources.
+func (p *peer) publishSources(spec media.Spec) ([]string, [2]*media.Source) {
 	p.t.Helper()
 	audio, err := media.NewOpus("audio", p.name)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	video, err := media.NewVP8("video", p.name, media.Spec{BitrateBps: 300_000, FPS: 15, KeyframeInterval: 10 * time.Second})
+	video, err := media.NewVP8("video", p.name, spec)
 	if err != nil {
 		p.t.Fatal(err)
 	}

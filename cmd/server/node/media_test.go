@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/huddlehq/huddle/loadtest/media"
-	"github.com/huddlehq/huddle/signaling/client"
 
 	"github.com/huddlehq/huddle/signaling/protocol"
 )
@@ -108,6 +106,18 @@ func TestRoomMediaFlow(t *testing.T) {
 	if st.Participants != 3 || st.Tracks != 4 {
 		t.Errorf("after carol left the node holds %d participants and %d tracks, want 3 and 4", st.Participants, st.Tracks)
 	}
+
+	// A newcomer's tracks reuse the m-lines carol's tracks left behind: the subscribe SDP does not grow.
+	eventually(t, 5*time.Second, "dave's subscribe connection to settle", func() bool {
+		return late.c.SubscribeConnection().SignalingState() == webrtc.SignalingStateStable
+	})
+	mlines := strings.Count(late.c.SubscribeConnection().RemoteDescription().SDP, "\r\nm=")
+	erin := join(t, n, "ward-7", "erin", true)
+	tracks["erin"] = erin.publish()
+	eventually(t, 15*time.Second, "dave receiving erin", receivesAll(late, "erin"))
+	if after := strings.Count(late.c.SubscribeConnection().RemoteDescription().SDP, "\r\nm="); after != mlines {
+		t.Errorf("dave's subscribe SDP went from %d to %d m-lines; erin's tracks should reuse carol's", mlines, after)
+	}
 }
 
 // TestSlowSubscriberDoesNotStallOthers: a subscriber that never reads its tracks must not slow the
@@ -117,7 +127,7 @@ func TestSlowSubscriberDoesNotStallOthers(t *testing.T) {
 	pub := join(t, n, "lecture", "teacher", true)
 	stalled := join(t, n, "lecture", "stalled", false)
 	good := join(t, n, "lecture", "student", true)
-	ids, sources := pub.publishSources()
+	ids, sources := pub.publishSources(media.Spec{BitrateBps: 300_000, FPS: 15})
 	eventually(t, 10*time.Second, "both subscribers connected", func() bool {
 		return good.packets(ids[1]) > 0 && len(stalled.received) == 0 && n.SFU().Stats().Participants == 3
 	})
@@ -140,28 +150,8 @@ func TestH264AndMute(t *testing.T) {
 	n := startNode(t)
 	clinician := join(t, n, "consult-h264", "clinician", true)
 	patient := join(t, n, "consult-h264", "patient", true)
-	audio, err := media.NewOpus("audio", "clinician")
-	if err != nil {
-		t.Fatal(err)
-	}
-	video, err := media.NewVP8("video", "clinician", media.Spec{H264: true, FPS: 15, BitrateBps: 300_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	assigned, err := clinician.c.Publish(ctx,
-		client.LocalTrack{Track: audio.Track(), Source: "microphone"},
-		client.LocalTrack{Track: video.Track(), Source: "camera", OnKeyframeRequest: video.RequestKeyframe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go func() { _ = audio.Run(runCtx) }()
-	go func() { _ = video.Run(runCtx) }()
-
-	audioID, videoID := assigned[0].TrackID, assigned[1].TrackID
+	ids, _ := clinician.publishSources(media.Spec{H264: true, FPS: 15, BitrateBps: 300_000})
+	audioID, videoID := ids[0], ids[1]
 	eventually(t, 10*time.Second, "patient receiving H.264", func() bool { return patient.packets(videoID) > 20 })
 	st := patient.stats(videoID)
 	if st.mime != webrtc.MimeTypeH264 || !strings.Contains(st.fmtp, "profile-level-id=42e01f") || !strings.Contains(st.fmtp, "packetization-mode=1") {
