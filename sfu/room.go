@@ -28,9 +28,6 @@ func newRoom(s *SFU, name string) *Room {
 	}
 }
 
-// Name is the room's name.
-func (r *Room) Name() string { return r.name }
-
 func (r *Room) join(p *Participant, onJoined func([]TrackInfo)) error {
 	r.mu.Lock()
 	if r.closing {
@@ -168,17 +165,6 @@ func (r *Room) muted(rcv *Receiver) {
 	for _, p := range r.participants {
 		p.events.TrackMuted(info)
 	}
-}
-
-// Tracks returns the published tracks.
-func (r *Room) Tracks() []TrackInfo {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]TrackInfo, 0, len(r.tracks))
-	for _, rcv := range r.tracks {
-		out = append(out, rcv.Info())
-	}
-	return out
 }
 
 func (r *Room) participantList() []*Participant {

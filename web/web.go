@@ -1,8 +1,8 @@
 // Package web is Huddle's bundled browser client.
 //
 // Its job: serve the static client (index.html, style.css and plain ES modules
-// under js/) that ships inside the server binary. The files are embedded with
-// go:embed and served as they are: there is no build step, no npm and no
+// under js/) that ships inside the server binary. The files are embedded
+// (embed package) and served as they are: there is no build step, no npm and no
 // bundler, so what is in static/ is exactly what the browser runs.
 //
 // The client speaks the signalling protocol of signaling/PROTOCOL.md over

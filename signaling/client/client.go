@@ -222,6 +222,13 @@ func (c *Client) Events() <-chan protocol.Envelope { return c.events }
 // Done is closed when the socket has ended.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
+// DroppedEvents counts room events discarded because Events was not read fast enough.
+func (c *Client) DroppedEvents() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.droppedEvent
+}
+
 // Track returns what the server said about a track.
 func (c *Client) Track(id string) (protocol.Track, bool) {
 	c.mu.Lock()
