@@ -24,11 +24,12 @@
 //
 //   - SFU.mu guards the room map. Room.mu guards a room's participants and published tracks.
 //     subscriber.mu guards one subscribe PeerConnection's tracks and offer/answer state.
-//     Receiver.mu guards the writers' side of its DownTrack list and its layers. DownTrack.mu guards its
-//     binding and sequence rewriting state.
+//     Receiver.mu guards the writers' side of its DownTrack list and its layers.
+//   - The media path takes no lock: a reader loads its DownTrack list and each DownTrack's binding
+//     through atomic pointers, and a DownTrack's rewriting state belongs to the one layer reader that
+//     forwards to it.
 //   - Lock order, outer to inner: subscriber.mu → Receiver.mu. Room.mu and SFU.mu are never held while
-//     taking another sfu lock, and no lock is held across a network write except DownTrack's
-//     header-rewrite lock, which is released before the packet is written.
+//     taking another sfu lock, and no lock is held across a network write.
 //   - ParticipantEvents methods are called with Room.mu held, so that events reach each participant in the
 //     order the room changed; implementations must not block and must not call back into this package.
 //   - Participant methods may be called from any goroutine; calls for one participant are expected from a

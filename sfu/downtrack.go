@@ -2,7 +2,7 @@ package sfu
 
 import (
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -18,11 +18,13 @@ type DownTrack struct {
 	kind     webrtc.RTPCodecType
 	receiver *Receiver
 
-	mu      sync.Mutex
-	writer  webrtc.TrackLocalWriter // nil while unbound
-	ssrc    uint32
-	pt      uint8
-	started bool // a keyframe has been forwarded since binding
+	// bound is swapped by pion's Bind/Unbind and read lock-free for every packet: nil while unbound.
+	bound atomic.Pointer[binding]
+
+	// The rewriting state below is owned by the one layer reader that forwards to this DownTrack; no
+	// other goroutine touches it, so it needs no lock.
+	active  *binding // the binding forwarding last (re)started on; a new one restarts on a keyframe
+	started bool     // a keyframe has been forwarded on active
 	// seqOffset and tsOffset map the publisher's numbering to ours; lastSeq and lastTS are what we sent
 	// last, so a restart continues from there instead of jumping.
 	seqOffset uint16
@@ -30,6 +32,13 @@ type DownTrack struct {
 	lastSeq   uint16
 	lastTS    uint32
 	sentAny   bool
+}
+
+// binding is what one negotiation of the subscriber's connection gave this track. Immutable.
+type binding struct {
+	writer webrtc.TrackLocalWriter
+	ssrc   uint32
+	pt     uint8
 }
 
 func newDownTrack(r *Receiver, subscriberID string) *DownTrack {
@@ -51,21 +60,14 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if !ok {
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
-	d.mu.Lock()
-	d.writer = ctx.WriteStream()
-	d.ssrc = uint32(ctx.SSRC())
-	d.pt = uint8(c.PayloadType)
-	d.started = false
-	d.mu.Unlock()
+	d.bound.Store(&binding{writer: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType)})
 	d.receiver.RequestKeyframe() // a new subscriber should not wait for the publisher's next keyframe
 	return c, nil
 }
 
 // Unbind is called by pion when the track is removed or the connection closes.
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
-	d.mu.Lock()
-	d.writer = nil
-	d.mu.Unlock()
+	d.bound.Store(nil)
 	return nil
 }
 
@@ -81,21 +83,22 @@ func (d *DownTrack) StreamID() string { return d.streamID }
 // Kind is audio or video.
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.kind }
 
-// writeRTP forwards one packet if this DownTrack wants it; it reports whether it wrote. Called by the
-// receiver's layer readers only; it allocates nothing.
+// writeRTP forwards one packet if this DownTrack wants it; it reports whether it wrote. Called only by
+// the receiver's layer reader that forwards here (see the ownership note on DownTrack); it takes no lock
+// and allocates nothing.
 func (d *DownTrack) writeRTP(p *packet) bool {
 	if p.layer != 0 { // one layer per subscriber until layer selection arrives with simulcast
 		return false
 	}
-	d.mu.Lock()
-	writer := d.writer
-	if writer == nil {
-		d.mu.Unlock()
+	b := d.bound.Load()
+	if b == nil {
 		return false
+	}
+	if b != d.active { // a new negotiation: restart on a keyframe
+		d.active, d.started = b, false
 	}
 	if !d.started {
 		if !p.keyframe {
-			d.mu.Unlock()
 			d.receiver.RequestKeyframe()
 			return false
 		}
@@ -111,24 +114,22 @@ func (d *DownTrack) writeRTP(p *packet) bool {
 		d.lastSeq, d.lastTS = seq, ts
 	}
 	d.sentAny = true
-	ssrc, pt := d.ssrc, d.pt
-	d.mu.Unlock()
 
 	out := &p.out
 	out.Version = 2
 	out.Padding = p.header.Padding
 	out.PaddingSize = 0 // the padding bytes travel at the end of the payload
 	out.Marker = p.header.Marker
-	out.PayloadType = pt
+	out.PayloadType = b.pt
 	out.SequenceNumber = seq
 	out.Timestamp = ts
-	out.SSRC = ssrc
+	out.SSRC = b.ssrc
 	out.CSRC = out.CSRC[:0]
 	// The publisher's header extension ids mean nothing on the subscriber's connection; pion's
 	// interceptors add the ones this connection negotiated (e.g. transport-wide sequence numbers).
 	out.Extension = false
 	out.Extensions = out.Extensions[:0]
-	_, err := writer.WriteRTP(out, p.payload)
+	_, err := b.writer.WriteRTP(out, p.payload)
 	return err == nil
 }
 

@@ -24,8 +24,8 @@ func (s *Session) handle(frame []byte) bool {
 	if env.Type == protocol.TypeJoin {
 		return s.handleJoin(env)
 	}
-	handler, known := messageHandlers[env.Type]
-	if !known {
+	handler := handlerFor(env.Type)
+	if handler == nil {
 		s.sendError(env.ID, protocol.Errorf(protocol.CodeUnknownType, "unknown message type %q", env.Type))
 		return true
 	}
@@ -39,14 +39,24 @@ func (s *Session) handle(frame []byte) bool {
 	return env.Type != protocol.TypeLeave
 }
 
-// messageHandlers are the handlers of a joined session's messages, by type.
-var messageHandlers = map[string]func(*Session, protocol.Envelope) *protocol.Error{
-	protocol.TypePublishOffer:    (*Session).handlePublishOffer,
-	protocol.TypeSubscribeAnswer: (*Session).handleSubscribeAnswer,
-	protocol.TypeICECandidate:    (*Session).handleICECandidate,
-	protocol.TypeMute:            (*Session).handleMute,
-	protocol.TypeUnpublish:       (*Session).handleUnpublish,
-	protocol.TypeLeave:           func(*Session, protocol.Envelope) *protocol.Error { return nil },
+// handlerFor returns the handler of a joined session's message type, or nil for an unknown type.
+func handlerFor(typ string) func(*Session, protocol.Envelope) *protocol.Error {
+	switch typ {
+	case protocol.TypePublishOffer:
+		return (*Session).handlePublishOffer
+	case protocol.TypeSubscribeAnswer:
+		return (*Session).handleSubscribeAnswer
+	case protocol.TypeICECandidate:
+		return (*Session).handleICECandidate
+	case protocol.TypeMute:
+		return (*Session).handleMute
+	case protocol.TypeUnpublish:
+		return (*Session).handleUnpublish
+	case protocol.TypeLeave:
+		return func(*Session, protocol.Envelope) *protocol.Error { return nil } // run() then leaves
+	default:
+		return nil
+	}
 }
 
 func (s *Session) handleJoin(env protocol.Envelope) bool {

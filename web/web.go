@@ -27,18 +27,29 @@ import (
 //go:embed static
 var embedded embed.FS
 
-// contentTypes pins the types of the files we ship. Go's mime table is
+// contentType pins the types of the files we ship. Go's mime table is
 // extended from the host's /etc/mime.types, which on some systems maps .js to
 // application/x-javascript; browsers refuse ES modules served with a wrong
-// type, so we do not leave it to the host.
-var contentTypes = map[string]string{
-	".html": "text/html; charset=utf-8",
-	".js":   "text/javascript; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".svg":  "image/svg+xml",
-	".png":  "image/png",
-	".ico":  "image/x-icon",
-	".json": "application/json",
+// type, so we do not leave it to the host. "" leaves it to net/http.
+func contentType(ext string) string {
+	switch ext {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".ico":
+		return "image/x-icon"
+	case ".json":
+		return "application/json"
+	default:
+		return ""
+	}
 }
 
 // contentSecurityPolicy applies to the HTML page. Everything the client loads
@@ -80,7 +91,7 @@ func Handler() http.Handler {
 		}
 		h := w.Header()
 		ext := path.Ext(name)
-		if ct, ok := contentTypes[ext]; ok {
+		if ct := contentType(ext); ct != "" {
 			h.Set("Content-Type", ct)
 		}
 		if tag, ok := etags[name]; ok {
