@@ -38,6 +38,7 @@ const (
 	TypeUnpublish       = "unpublish"
 	TypeLeave           = "leave"
 	TypePing            = "ping"
+	TypeTrackSettings   = "track_settings"
 )
 
 // Message types, server to client (TypeICECandidate goes both ways).
@@ -52,6 +53,9 @@ const (
 	TypeTrackMuted        = "track_muted"
 	TypeError             = "error"
 	TypePong              = "pong"
+	TypeStreamState       = "stream_state"
+	TypePublisherLayers   = "publisher_layers"
+	TypeActiveSpeakers    = "active_speakers"
 )
 
 // Join is the data of TypeJoin.
@@ -61,10 +65,75 @@ type Join struct {
 	Version int    `json:"version,omitempty"`
 }
 
-// TrackSource names the source of one m-line of a publish offer.
+// TrackSource names the source of one m-line of a publish offer and, for simulcast, its layers.
 type TrackSource struct {
-	Mid    string `json:"mid"`
-	Source string `json:"source"`
+	Mid    string  `json:"mid"`
+	Source string  `json:"source"`
+	Layers []Layer `json:"layers,omitempty"`
+}
+
+// Layer declares one simulcast encoding a publisher sends, lowest first.
+type Layer struct {
+	RID        string `json:"rid"`
+	Width      int    `json:"width,omitempty"`
+	Height     int    `json:"height,omitempty"`
+	MaxBitrate int    `json:"maxBitrate,omitempty"` // bits per second
+}
+
+// TrackSettings is the data of TypeTrackSettings: how a subscriber wants one track it receives.
+type TrackSettings struct {
+	TrackID  string `json:"trackId"`
+	Paused   bool   `json:"paused,omitempty"`
+	MaxLayer string `json:"maxLayer,omitempty"` // a rid; empty: no cap
+	Width    int    `json:"width,omitempty"`    // render size in device pixels; 0: unknown
+	Height   int    `json:"height,omitempty"`
+	Priority string `json:"priority,omitempty"` // "high", "normal" (default) or "low"
+}
+
+// StreamState is the data of TypeStreamState: what the server forwards of one subscribed video track.
+type StreamState struct {
+	TrackID string `json:"trackId"`
+	State   string `json:"state"`            // "active" or "paused"
+	Reason  string `json:"reason,omitempty"` // when paused: "bandwidth" or "subscriber"
+	Layer   string `json:"layer,omitempty"`  // when active: the rid forwarded ("" without simulcast)
+}
+
+// Stream states and pause reasons.
+const (
+	StreamActive          = "active"
+	StreamPaused          = "paused"
+	PausedBandwidth       = "bandwidth"
+	PausedBySubscriber    = "subscriber"
+	PriorityHigh          = "high"
+	PriorityNormal        = "normal"
+	PriorityLow           = "low"
+	maxLayersPerTrack     = 4
+	maxRIDLength          = 16
+	maxRenderSizeInPixels = 16384
+)
+
+// LayerState says whether the publisher should send one of its layers.
+type LayerState struct {
+	RID    string `json:"rid"`
+	Active bool   `json:"active"`
+}
+
+// PublisherLayers is the data of TypePublisherLayers (dynacast): which layers of one of your tracks
+// anyone receives. Set the encoding's active flag accordingly.
+type PublisherLayers struct {
+	TrackID string       `json:"trackId"`
+	Layers  []LayerState `json:"layers"`
+}
+
+// Speaker is one participant currently speaking; Level is 0 (silence) to 1 (loudest).
+type Speaker struct {
+	ParticipantID string  `json:"participantId"`
+	Level         float64 `json:"level"`
+}
+
+// ActiveSpeakers is the data of TypeActiveSpeakers: who speaks now, loudest first (empty: nobody).
+type ActiveSpeakers struct {
+	Speakers []Speaker `json:"speakers"`
 }
 
 // PublishOffer is the data of TypePublishOffer.
@@ -111,13 +180,14 @@ type Participant struct {
 
 // Track describes a published track.
 type Track struct {
-	ID            string `json:"id"`
-	ParticipantID string `json:"participantId"`
-	Kind          string `json:"kind"`
-	Source        string `json:"source"`
-	Muted         bool   `json:"muted"`
-	Codec         string `json:"codec,omitempty"`
-	Simulcast     bool   `json:"simulcast"`
+	ID            string  `json:"id"`
+	ParticipantID string  `json:"participantId"`
+	Kind          string  `json:"kind"`
+	Source        string  `json:"source"`
+	Muted         bool    `json:"muted"`
+	Codec         string  `json:"codec,omitempty"`
+	Simulcast     bool    `json:"simulcast"`
+	Layers        []Layer `json:"layers,omitempty"` // simulcast layers, lowest first
 }
 
 // ICEServer mirrors the browser's RTCIceServer.
@@ -295,6 +365,48 @@ func (p *PublishOffer) Validate() error {
 		default:
 			return fmt.Errorf("track %s: source %q is not camera, microphone, screen or screen_audio", t.Mid, t.Source)
 		}
+		if err := validLayers(t.Layers); err != nil {
+			return fmt.Errorf("track %s: %w", t.Mid, err)
+		}
+	}
+	return nil
+}
+
+func validLayers(layers []Layer) error {
+	if len(layers) > maxLayersPerTrack {
+		return fmt.Errorf("at most %d layers", maxLayersPerTrack)
+	}
+	seen := make(map[string]bool, len(layers))
+	for _, l := range layers {
+		if l.RID == "" || len(l.RID) > maxRIDLength {
+			return fmt.Errorf("layer rid must be 1 to %d characters", maxRIDLength)
+		}
+		if seen[l.RID] {
+			return fmt.Errorf("layer rid %q appears twice", l.RID)
+		}
+		seen[l.RID] = true
+		if l.Width < 0 || l.Height < 0 || l.MaxBitrate < 0 || l.Width > maxRenderSizeInPixels || l.Height > maxRenderSizeInPixels {
+			return fmt.Errorf("layer %s: width, height and maxBitrate must be positive and sizes at most %d", l.RID, maxRenderSizeInPixels)
+		}
+	}
+	return nil
+}
+
+// Validate checks a subscriber's track settings.
+func (t *TrackSettings) Validate() error {
+	if t.TrackID == "" {
+		return fmt.Errorf("trackId is missing")
+	}
+	if len(t.MaxLayer) > maxRIDLength {
+		return fmt.Errorf("maxLayer is longer than %d characters", maxRIDLength)
+	}
+	if t.Width < 0 || t.Height < 0 || t.Width > maxRenderSizeInPixels || t.Height > maxRenderSizeInPixels {
+		return fmt.Errorf("width and height must be 0 to %d", maxRenderSizeInPixels)
+	}
+	switch t.Priority {
+	case "", PriorityHigh, PriorityNormal, PriorityLow:
+	default:
+		return fmt.Errorf("priority %q is not high, normal or low", t.Priority)
 	}
 	return nil
 }
