@@ -12,32 +12,48 @@
 //
 // # Media path
 //
-// A Receiver owns one published track (all of its simulcast layers). One goroutine per layer reads RTP and
-// hands each packet, synchronously, to every DownTrack attached to the receiver. The DownTrack list is
-// copy-on-write behind an atomic pointer, so the reader takes no lock to find its subscribers. A DownTrack
-// rewrites SSRC, payload type, sequence number and timestamp and writes through pion's SRTP stream, which
-// is a non-blocking UDP send: a slow or vanished subscriber loses its own packets and never stalls the
-// reader or the other subscribers. Video starts (and restarts) on a keyframe; a DownTrack waiting for one
-// asks the Receiver, which throttles keyframe requests to the publisher per track.
+// A Receiver owns one published track and all of its simulcast layers. One goroutine per layer reads RTP,
+// keeps the packet in the layer's cache (for NACKs) and hands it, synchronously, to every DownTrack
+// attached to the receiver. The DownTrack list is copy-on-write behind an atomic pointer, so the reader
+// takes no lock to find its subscribers. A DownTrack forwards one layer: packets of other layers are
+// dropped on two atomic loads; for its layer it takes its own mutex for a few field updates (the
+// forwarder: layer switches on keyframes, continuous sequence numbers, timestamps and VP8 picture ids)
+// and then writes through pion's SRTP stream, a non-blocking UDP send. A slow or vanished subscriber loses
+// its own packets and never stalls the reader or the other subscribers.
+//
+// # Bandwidth
+//
+// Each subscribe PeerConnection has pion's GCC estimator fed by the subscriber's transport-wide feedback.
+// The subscriber's allocation loop spends that estimate across its tracks (allocate: audio, screen share,
+// priority, then layers, with hysteresis), sets each DownTrack's target layer, and reports what changed
+// through StreamStateChanged. Receivers aggregate their DownTracks' targets and tell the publisher which
+// layers anyone needs (dynacast, PublisherLayers). One node-wide goroutine reads the microphones'
+// audio levels and announces each room's speakers (ActiveSpeakers).
 //
 // # Locking rules
 //
-//   - SFU.mu guards the room map. Room.mu guards a room's participants and published tracks.
-//     subscriber.mu guards one subscribe PeerConnection's tracks and offer/answer state.
-//     Receiver.mu guards the writers' side of its DownTrack list and its layers.
-//   - The media path takes no lock: a reader loads its DownTrack list and each DownTrack's binding
-//     through atomic pointers, and a DownTrack's rewriting state belongs to the one layer reader that
-//     forwards to it.
-//   - Lock order, outer to inner: subscriber.mu → Receiver.mu. Room.mu and SFU.mu are never held while
-//     taking another sfu lock, and no lock is held across a network write.
-//   - ParticipantEvents methods are called with Room.mu held, so that events reach each participant in the
-//     order the room changed; implementations must not block and must not call back into this package.
+//   - SFU.mu guards the room map. Room.mu guards a room's participants, published tracks and speakers.
+//     subscriber.mu guards one subscribe PeerConnection's tracks, settings and offer/answer state.
+//     Receiver.mu guards the writers' side of its DownTrack list and its layer count. DownTrack.mu guards
+//     its forwarding state and send history. packetCache.mu guards one layer's cache. dynacast.mu guards
+//     what the publisher was last told.
+//   - The media path takes only the DownTrack and packet-cache mutexes, each for a copy or a few fields;
+//     layers and DownTrack lists are found through atomic pointers.
+//   - Lock order, outer to inner: subscriber.mu → Receiver.mu → dynacast.mu; DownTrack.mu and
+//     packetCache.mu are leaves. Room.mu and SFU.mu are never held while taking another sfu lock except
+//     to read a Receiver's atomics, and no lock is held across a network write.
+//   - ParticipantEvents methods are called from the SFU's goroutines, some with Room.mu held so that
+//     events reach each participant in the order the room changed; implementations must not block and
+//     must not call back into this package.
 //   - Participant methods may be called from any goroutine; calls for one participant are expected from a
 //     single control goroutine (its signalling session), and Close may race with all of them.
 //
 // # Goroutines
 //
 // Per published layer: one RTP reader and one RTCP reader, both ended by the publish PeerConnection's
-// close (or the track ending). Per DownTrack: one RTCP reader, ended when its sender stops. pion's own
-// goroutines end with PeerConnection.GracefulClose, which Participant.Close waits for.
+// close (or the track ending). Per DownTrack: one RTCP reader (keyframe requests and NACKs), ended when its
+// sender stops. Per subscriber: one allocation loop (also sending RTCP sender reports), ended by
+// Participant.Close. Per node: one speaker detector, ended by SFU.Close. A dynacast downgrade is a timer,
+// stopped when its track ends. pion's own goroutines end with PeerConnection.GracefulClose, which
+// Participant.Close waits for.
 package sfu

@@ -2,36 +2,45 @@ package sfu
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/huddlehq/huddle/sfu/codec"
 )
 
 // DownTrack is one published track as one subscriber receives it: a pion TrackLocal bound to the
-// subscriber's PeerConnection. It rewrites each packet's SSRC and payload type to what that connection
-// negotiated, and its sequence numbers and timestamps so that they stay continuous whenever forwarding
-// (re)starts, which is always on a keyframe.
+// subscriber's PeerConnection. It forwards one layer of the track at a time (see forwarder), rewriting
+// SSRC, payload type, sequence numbers, timestamps and VP8 picture ids, and answers the subscriber's
+// NACKs from the receiver's packet cache.
+//
+// Locking: mu guards the forwarding state. Layer readers take it for a few field updates per packet,
+// never across the network write; the RTCP reader takes it to map NACKs back; the subscriber's allocator
+// sets targets through setTarget. current and target mirror the forwarder's fields so the layer readers
+// can drop other layers' packets without taking mu.
 type DownTrack struct {
 	id       string
 	streamID string
 	kind     webrtc.RTPCodecType
 	receiver *Receiver
+	changed  func() // tells the subscriber's allocation loop that the forwarded layer changed; must not block
 
 	// bound is swapped by pion's Bind/Unbind and read lock-free for every packet: nil while unbound.
 	bound atomic.Pointer[binding]
 
-	// The rewriting state below is owned by the one layer reader that forwards to this DownTrack; no
-	// other goroutine touches it, so it needs no lock.
+	current atomic.Int32 // layer forwarded now, or noLayer
+	target  atomic.Int32 // layer wanted, or noLayer
+
+	mu      sync.Mutex
 	active  *binding // the binding forwarding last (re)started on; a new one restarts on a keyframe
-	started bool     // a keyframe has been forwarded on active
-	// seqOffset and tsOffset map the publisher's numbering to ours; lastSeq and lastTS are what we sent
-	// last, so a restart continues from there instead of jumping.
-	seqOffset uint16
-	tsOffset  uint32
-	lastSeq   uint16
-	lastTS    uint32
-	sentAny   bool
+	fwd     forwarder
+	history sendHistory
+	packets uint32 // sent, for sender reports
+	octets  uint32
 }
 
 // binding is what one negotiation of the subscriber's connection gave this track. Immutable.
@@ -41,9 +50,9 @@ type binding struct {
 	pt     uint8
 }
 
-func newDownTrack(r *Receiver, subscriberID string) *DownTrack {
+func newDownTrack(r *Receiver, initialLayer int, changed func()) *DownTrack {
 	kind := webrtc.RTPCodecTypeAudio
-	if r.info.Kind == kindOf(webrtc.RTPCodecTypeVideo) {
+	if r.isVideo() {
 		kind = webrtc.RTPCodecTypeVideo
 	}
 	// Camera and microphone share a stream so browsers lip-sync them; a screen share is its own stream.
@@ -51,7 +60,14 @@ func newDownTrack(r *Receiver, subscriberID string) *DownTrack {
 	if r.info.Source == SourceScreen || r.info.Source == SourceScreenAudio {
 		stream += "-screen"
 	}
-	return &DownTrack{id: r.info.ID, streamID: stream, kind: kind, receiver: r}
+	if changed == nil {
+		changed = func() {}
+	}
+	d := &DownTrack{id: r.info.ID, streamID: stream, kind: kind, receiver: r, changed: changed}
+	d.fwd = newForwarder(r.codec.ClockRate, r.codecKind == codec.KindVP8, initialLayer)
+	d.current.Store(noLayer)
+	d.target.Store(int32(initialLayer))
+	return d
 }
 
 // Bind is called by pion when the subscribe PeerConnection has negotiated this track.
@@ -61,7 +77,8 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
 	d.bound.Store(&binding{writer: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType)})
-	d.receiver.RequestKeyframe() // a new subscriber should not wait for the publisher's next keyframe
+	// A new subscriber should not wait for the publisher's next keyframe.
+	d.receiver.requestKeyframe(int(d.target.Load()))
 	return c, nil
 }
 
@@ -83,43 +100,79 @@ func (d *DownTrack) StreamID() string { return d.streamID }
 // Kind is audio or video.
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.kind }
 
-// writeRTP forwards one packet if this DownTrack wants it; it reports whether it wrote. Called only by
-// the receiver's layer reader that forwards here (see the ownership note on DownTrack); it takes no lock
-// and allocates nothing.
-func (d *DownTrack) writeRTP(p *packet) bool {
-	if p.layer != 0 { // one layer per subscriber until layer selection arrives with simulcast
+// setTarget picks the layer to forward (noLayer pauses); the switch happens at that layer's next
+// keyframe, which it asks for.
+func (d *DownTrack) setTarget(layer int) {
+	if int(d.target.Load()) == layer {
+		return
+	}
+	d.mu.Lock()
+	d.fwd.setTarget(layer)
+	d.target.Store(int32(layer))
+	d.current.Store(int32(d.fwd.current))
+	d.mu.Unlock()
+	d.receiver.requestKeyframe(layer)
+	d.receiver.dynacast.update()
+}
+
+// writeRTP forwards one packet if this DownTrack wants it; it reports whether it wrote. Called by the
+// receiver's layer readers; it allocates nothing and holds mu only while deciding and rewriting.
+func (d *DownTrack) writeRTP(p *packet, now int64) bool {
+	layer := int32(p.layer)
+	if layer != d.current.Load() && layer != d.target.Load() {
 		return false
 	}
 	b := d.bound.Load()
 	if b == nil {
 		return false
 	}
+	d.mu.Lock()
 	if b != d.active { // a new negotiation: restart on a keyframe
-		d.active, d.started = b, false
+		d.active = b
+		d.fwd.restart()
 	}
-	if !d.started {
-		if !p.keyframe {
-			d.receiver.RequestKeyframe()
-			return false
-		}
-		d.started = true
-		if d.sentAny {
-			d.seqOffset = d.lastSeq + 1 - p.header.SequenceNumber
-			d.tsOffset = d.lastTS + 1 - p.header.Timestamp
-		}
+	var vp8 *vp8Fields
+	if p.hasVP8 {
+		vp8 = &p.vp8
 	}
-	seq := p.header.SequenceNumber + d.seqOffset
-	ts := p.header.Timestamp + d.tsOffset
-	if !d.sentAny || seqNewer(seq, d.lastSeq) {
-		d.lastSeq, d.lastTS = seq, ts
+	switched := false
+	switch d.fwd.decide(p.layer, p.header.SequenceNumber, p.keyframe) {
+	case drop:
+		d.mu.Unlock()
+		return false
+	case dropWantKey:
+		d.mu.Unlock()
+		d.receiver.requestKeyframe(p.layer)
+		return false
+	case forwardStart:
+		switched = d.fwd.current != p.layer
+		d.fwd.start(p.layer, p.header.SequenceNumber, p.header.Timestamp, vp8, now)
+		d.current.Store(layer)
 	}
-	d.sentAny = true
+	seq, ts, pic, tl0 := d.fwd.rewrite(p.header.SequenceNumber, p.header.Timestamp, vp8, now)
+	d.history.record(sentPacket{outSeq: seq, inSeq: p.header.SequenceNumber, tsOffset: d.fwd.tsOffset, pic: pic, tl0: tl0, layer: int8(p.layer)})
+	d.packets++
+	d.octets += uint32(len(p.payload))
+	d.mu.Unlock()
 
-	out := &p.out
+	if switched {
+		d.changed()
+	}
+	payload := p.payload
+	if vp8 != nil && (pic != vp8.pic || tl0 != vp8.tl0) {
+		n := copy(p.outBuf[:], payload)
+		writeVP8Fields(p.outBuf[:n], vp8, pic, tl0)
+		payload = p.outBuf[:n]
+	}
+	return d.write(b, &p.out, &p.header, seq, ts, payload)
+}
+
+// write sends one rewritten packet. out is scratch owned by the caller's goroutine.
+func (d *DownTrack) write(b *binding, out, in *rtp.Header, seq uint16, ts uint32, payload []byte) bool {
 	out.Version = 2
-	out.Padding = p.header.Padding
+	out.Padding = in.Padding
 	out.PaddingSize = 0 // the padding bytes travel at the end of the payload
-	out.Marker = p.header.Marker
+	out.Marker = in.Marker
 	out.PayloadType = b.pt
 	out.SequenceNumber = seq
 	out.Timestamp = ts
@@ -129,28 +182,120 @@ func (d *DownTrack) writeRTP(p *packet) bool {
 	// interceptors add the ones this connection negotiated (e.g. transport-wide sequence numbers).
 	out.Extension = false
 	out.Extensions = out.Extensions[:0]
-	_, err := b.writer.WriteRTP(out, p.payload)
+	_, err := b.writer.WriteRTP(out, payload)
 	return err == nil
 }
 
-// seqNewer reports whether a comes after b in RTP sequence-number order (RFC 3550 wrap-around).
-func seqNewer(a, b uint16) bool { return a != b && a-b < 0x8000 }
-
-// readRTCP drains the subscriber's RTCP for this track and passes keyframe requests upstream. It ends
-// when the sender stops.
+// readRTCP drains the subscriber's RTCP for this track: keyframe requests go upstream for the layer being
+// forwarded, NACKs are answered from the receiver's cache. It ends when the sender stops.
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
+	var rtx retransmitter
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch p := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.receiver.RequestKeyframe()
+				d.receiver.requestKeyframe(int(d.current.Load()))
+			case *rtcp.TransportLayerNack:
+				for _, pair := range p.Nacks {
+					pair.Range(func(seq uint16) bool {
+						d.retransmit(&rtx, seq)
+						return true
+					})
+				}
 			}
 		}
 	}
+}
+
+// retransmitter is the RTCP reader's scratch for rebuilding packets; it is not shared.
+type retransmitter struct {
+	raw    [maxPacketSize]byte
+	in     rtp.Header
+	out    rtp.Header
+	vp8    vp8Fields
+	answer int // NACKed packets answered (tests and stats)
+}
+
+// retransmit resends one packet the subscriber reported lost, if the receiver's cache still has it.
+func (d *DownTrack) retransmit(rtx *retransmitter, seq uint16) {
+	b := d.bound.Load()
+	if b == nil {
+		return
+	}
+	d.mu.Lock()
+	sent, ok := d.history.lookup(seq)
+	d.mu.Unlock()
+	if !ok || int(sent.layer) >= maxLayers {
+		return
+	}
+	l := d.receiver.layers[sent.layer].Load()
+	if l == nil || l.cache == nil {
+		return
+	}
+	n := l.cache.get(sent.inSeq, rtx.raw[:])
+	if n == 0 {
+		return
+	}
+	hl, err := rtx.in.Unmarshal(rtx.raw[:n])
+	if err != nil {
+		return
+	}
+	payload := rtx.raw[hl:n]
+	if d.fwd.isVP8 && rtx.vp8.parse(payload) {
+		writeVP8Fields(payload, &rtx.vp8, sent.pic, sent.tl0)
+	}
+	if d.write(b, &rtx.out, &rtx.in, seq, rtx.in.Timestamp+sent.tsOffset, payload) {
+		rtx.answer++
+		d.receiver.counters.retransmitted.Add(1)
+	}
+}
+
+// senderReport builds the RTCP sender report for this track from the publisher's latest report of the
+// layer being forwarded, so that the subscriber maps audio and video onto the publisher's one clock (lip
+// sync). It returns nil before anything was forwarded or while the publisher has sent no report.
+func (d *DownTrack) senderReport(now time.Time) *rtcp.SenderReport {
+	b := d.bound.Load()
+	layer := int(d.current.Load())
+	if b == nil || layer < 0 || layer >= maxLayers {
+		return nil
+	}
+	l := d.receiver.layers[layer].Load()
+	if l == nil {
+		return nil
+	}
+	sr := l.sr.Load()
+	if sr == nil {
+		return nil
+	}
+	d.mu.Lock()
+	if d.fwd.current != layer || !d.fwd.started {
+		d.mu.Unlock()
+		return nil
+	}
+	tsOffset, packets, octets := d.fwd.tsOffset, d.packets, d.octets
+	d.mu.Unlock()
+	// Carry the publisher's mapping forward to now on both clocks, so the report is fresh.
+	elapsed := now.UnixNano() - sr.arrived
+	if elapsed < 0 {
+		elapsed = 0
+	}
+	rtpNow := sr.rtp + uint32(uint64(elapsed)*uint64(d.fwd.clockRate)/1e9) + tsOffset
+	return &rtcp.SenderReport{
+		SSRC:        b.ssrc,
+		NTPTime:     addNTP(sr.ntp, time.Duration(elapsed)),
+		RTPTime:     rtpNow,
+		PacketCount: packets,
+		OctetCount:  octets,
+	}
+}
+
+// addNTP adds a duration to a 64-bit NTP timestamp (32.32 fixed point seconds).
+func addNTP(ntp uint64, d time.Duration) uint64 {
+	return ntp + uint64(d)*(1<<32)/uint64(time.Second)
 }
 
 // matchCodec picks, among the codecs a subscriber's connection negotiated, the one the publisher sends:

@@ -2,8 +2,8 @@ package sfu
 
 import (
 	"log/slog"
-	"math"
 	"testing"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -47,18 +47,34 @@ func (c bindContext) RTCPReader() interceptor.RTCPReader                     { r
 
 var vp8 = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}
 
-// testReceiver is a video receiver with no publisher connection; its last keyframe request is set in
-// the far future so the throttle swallows every request instead of writing RTCP.
-func testReceiver() *Receiver {
-	r := &Receiver{info: TrackInfo{ID: "TR_test", ParticipantID: "P1", Kind: "video"}, codecKind: codec.KindVP8,
+// testReceiver is a video receiver with no publisher connection and the given simulcast layers (none: a
+// single-layer track). Keyframe requests are counted per layer instead of written as RTCP.
+func testReceiver(layers ...LayerSpec) *Receiver {
+	r := &Receiver{info: TrackInfo{ID: "TR_test", ParticipantID: "P1", Kind: "video", Layers: layers}, codecKind: codec.KindVP8,
 		codec: vp8, counters: &counters{}, log: slog.Default()}
 	r.downTracks.Store(&[]*DownTrack{})
-	r.lastRequest.Store(math.MaxInt64 / 2)
+	r.dynacast.init(r)
+	for i := 0; i < r.layerCount(); i++ {
+		l := &layerState{index: i, ssrc: uint32(1000 + i), cache: newPacketCache()}
+		if i < len(layers) {
+			l.rid = layers[i].RID
+		}
+		r.layers[i].Store(l)
+	}
 	return r
 }
 
+// feed parses a raw packet as one of the receiver's layers and forwards it.
+func feed(t testing.TB, r *Receiver, pkt *packet, layer int, raw []byte) {
+	pkt.layer = layer
+	if !pkt.parse(raw, r.codecKind) {
+		t.Fatalf("parse failed")
+	}
+	r.receive(r.layers[layer].Load(), pkt, time.Now().UnixNano())
+}
+
 func boundDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, pt uint8, w *recordingWriter) *DownTrack {
-	dt := newDownTrack(r, "P2")
+	dt := newDownTrack(r, 0, nil)
 	negotiated := vp8
 	negotiated.PayloadType = webrtc.PayloadType(pt)
 	if _, err := dt.Bind(bindContext{ssrc: ssrc, codecs: []webrtc.RTPCodecParameters{negotiated}, writer: w}); err != nil {
@@ -92,12 +108,7 @@ func TestDownTrackRewrite(t *testing.T) {
 	w := &recordingWriter{}
 	dt := boundDownTrack(t, r, 5555, 111, w)
 	pkt := &packet{}
-	feed := func(raw []byte) {
-		if !pkt.parse(raw, codec.KindVP8) {
-			t.Fatalf("parse failed")
-		}
-		r.forward(pkt, len(raw))
-	}
+	feed := func(raw []byte) { feed(t, r, pkt, 0, raw) }
 
 	feed(vp8Packet(100, 9000, true, false)) // delta frame before any keyframe: dropped
 	feed(vp8Packet(101, 9000, false, false))
@@ -154,9 +165,8 @@ func TestDownTrackUnboundDropsAndDetachStops(t *testing.T) {
 	dt := boundDownTrack(t, r, 1, 96, w)
 	pkt := &packet{}
 	raw := vp8Packet(1, 1, true, true)
-	pkt.parse(raw, codec.KindVP8)
 	_ = dt.Unbind(bindContext{})
-	r.forward(pkt, len(raw))
+	feed(t, r, pkt, 0, raw)
 	if len(w.headers) != 0 {
 		t.Fatal("an unbound DownTrack wrote")
 	}
@@ -165,7 +175,7 @@ func TestDownTrackUnboundDropsAndDetachStops(t *testing.T) {
 		t.Fatalf("%d DownTracks after detach", n)
 	}
 	r.close()
-	if r.attach(newDownTrack(r, "P3")) {
+	if r.attach(newDownTrack(r, 0, nil)) {
 		t.Fatal("attach succeeded on a closed receiver")
 	}
 }
@@ -225,6 +235,8 @@ func BenchmarkForward(b *testing.B) {
 			}
 			pkt := &packet{}
 			raw := vp8Packet(1, 1, true, true)
+			l := r.layers[0].Load()
+			now := time.Now().UnixNano()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
 			b.ResetTimer()
@@ -233,7 +245,7 @@ func BenchmarkForward(b *testing.B) {
 				if !pkt.parse(raw, codec.KindVP8) {
 					b.Fatal("parse")
 				}
-				r.forward(pkt, len(raw))
+				r.receive(l, pkt, now)
 			}
 		})
 	}
@@ -247,9 +259,13 @@ func TestForwardAllocatesNothing(t *testing.T) {
 	}
 	pkt := &packet{}
 	raw := vp8Packet(1, 1, true, true)
+	l := r.layers[0].Load()
+	seq := uint16(1)
 	allocs := testing.AllocsPerRun(1000, func() {
+		seq++
+		raw[2], raw[3] = byte(seq>>8), byte(seq)
 		pkt.parse(raw, codec.KindVP8)
-		r.forward(pkt, len(raw))
+		r.receive(l, pkt, time.Now().UnixNano())
 	})
 	if allocs != 0 {
 		t.Fatalf("forwarding one packet to 10 subscribers allocates %.1f times", allocs)
@@ -276,7 +292,7 @@ func FuzzPacketParse(f *testing.F) {
 			if len(pkt.payload) > len(datagram) {
 				t.Fatalf("payload of %d bytes from a %d-byte datagram", len(pkt.payload), len(datagram))
 			}
-			r.forward(pkt, len(datagram))
+			r.receive(r.layers[0].Load(), pkt, time.Now().UnixNano())
 		}
 	})
 }

@@ -33,16 +33,23 @@ type Participant struct {
 type publishedTrack struct {
 	id       string
 	source   Source
+	layers   []LayerSpec
 	receiver *Receiver
+}
+
+// defaultLayers is assumed for a simulcast track whose publisher did not declare its layers: the rids
+// browsers and our client use, lowest first.
+func defaultLayers() []LayerSpec {
+	return []LayerSpec{{RID: "q"}, {RID: "h"}, {RID: "f"}}
 }
 
 func newParticipant(s *SFU, id string, events ParticipantEvents) (*Participant, error) {
 	cfg := webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle, RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire}
-	pub, err := s.api.NewPeerConnection(cfg)
+	pub, err := s.pubAPI.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("participant %s: publish connection: %w", id, err)
 	}
-	subPC, err := s.api.NewPeerConnection(cfg)
+	subPC, bwe, err := s.newSubscribePC(cfg)
 	if err != nil {
 		_ = pub.Close()
 		return nil, fmt.Errorf("participant %s: subscribe connection: %w", id, err)
@@ -51,7 +58,7 @@ func newParticipant(s *SFU, id string, events ParticipantEvents) (*Participant, 
 		id: id, sfu: s, events: events, log: s.log.With("participant", id),
 		pub: pub, byMid: make(map[string]*publishedTrack), published: make(map[string]*Receiver),
 	}
-	p.sub = newSubscriber(p, subPC)
+	p.sub = newSubscriber(p, subPC, bwe)
 	pub.OnTrack(p.onTrack)
 	watchConnection(pub, TargetPublish, p)
 	return p, nil
@@ -94,8 +101,9 @@ func (p *Participant) Publish(offerSDP string, sources []TrackSource) (string, [
 			pt = &publishedTrack{id: newID("TR_")}
 			p.byMid[s.Mid] = pt
 		}
-		if pt.receiver == nil { // the source of a track already flowing does not change
+		if pt.receiver == nil { // the source and layers of a track already flowing do not change
 			pt.source = s.Source
+			pt.layers = s.Layers
 		}
 		assigned = append(assigned, AssignedTrack{Mid: s.Mid, TrackID: pt.id})
 	}
@@ -183,6 +191,12 @@ func (p *Participant) onTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTP
 	isNew := pt.receiver == nil
 	if isNew {
 		info := TrackInfo{ID: pt.id, ParticipantID: p.id, Kind: kindOf(track.Kind()), Source: pt.source}
+		if track.RID() != "" {
+			info.Layers = pt.layers
+			if len(info.Layers) == 0 {
+				info.Layers = defaultLayers()
+			}
+		}
 		pt.receiver = newReceiver(info, track, p.pub, &p.sfu.counters, p.log, p.trackEnded)
 		p.published[pt.id] = pt.receiver
 	}
@@ -192,7 +206,16 @@ func (p *Participant) onTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTP
 	rcv.addLayer(track, rtpReceiver)
 	if isNew {
 		p.room.publish(rcv)
+		rcv.dynacast.setNotify(func(trackID string, layers []LayerState) { p.events.PublisherLayers(trackID, layers) })
 	}
+}
+
+// SetSubscriptionSettings records how the participant wants one track it receives (adaptive stream).
+func (p *Participant) SetSubscriptionSettings(trackID string, settings SubscriptionSettings) error {
+	if err := p.sub.setSettings(trackID, settings); err != nil {
+		return fmt.Errorf("track settings %s: %w", trackID, err)
+	}
+	return nil
 }
 
 // trackEnded runs when the publisher stopped sending every layer of a track.

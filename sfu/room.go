@@ -19,6 +19,7 @@ type Room struct {
 	participants map[string]*Participant
 	tracks       map[string]*Receiver // published tracks by id
 	closing      bool                 // the last participant left; SFU.Join makes a new room
+	speakers     []Speaker            // last announced
 }
 
 func newRoom(s *SFU, name string) *Room {
@@ -182,4 +183,59 @@ func (r *Room) addStats(st *Stats) {
 	st.Participants += len(r.participants)
 	st.Tracks += len(r.tracks)
 	r.mu.Unlock()
+}
+
+// hasTrack reports whether a track is published in the room.
+func (r *Room) hasTrack(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tracks[id] != nil
+}
+
+// microphones returns the room's published microphone tracks.
+func (r *Room) microphones() []*Receiver {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Receiver, 0, len(r.participants))
+	for _, rcv := range r.tracks {
+		if rcv.info.Source == SourceMicrophone {
+			out = append(out, rcv)
+		}
+	}
+	return out
+}
+
+// setSpeakers announces the room's speakers when who speaks (or who speaks loudest) changed, and gives
+// the loudest speaker's camera priority in everyone's allocation.
+func (r *Room) setSpeakers(speakers []Speaker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sameSpeakers(r.speakers, speakers) {
+		return
+	}
+	r.speakers = speakers
+	main := ""
+	if len(speakers) > 0 {
+		main = speakers[0].ParticipantID
+	}
+	for _, rcv := range r.tracks {
+		if rcv.info.Source == SourceCamera {
+			rcv.speaker.Store(rcv.info.ParticipantID == main)
+		}
+	}
+	for _, p := range r.participants {
+		p.events.ActiveSpeakers(speakers)
+	}
+}
+
+func sameSpeakers(a, b []Speaker) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ParticipantID != b[i].ParticipantID {
+			return false
+		}
+	}
+	return true
 }

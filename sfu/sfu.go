@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -26,14 +26,17 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// SFU holds the rooms of one node and the pion API they share.
+// SFU holds the rooms of one node and the pion APIs they share.
 type SFU struct {
 	log     *slog.Logger
-	api     *webrtc.API
+	pubAPI  *webrtc.API // publish PeerConnections: we receive
+	subAPI  *webrtc.API // subscribe PeerConnections: we send, with congestion control
+	bwe     *bweFactory
 	udpMux  ice.UDPMux
 	udpAddr net.Addr
 
 	counters counters
+	speakers *speakerDetector
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -44,6 +47,7 @@ type SFU struct {
 // once per subscriber), so two cores contend on them at most a few times per packet.
 type counters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
+	retransmitted                            atomic.Uint64 // packets resent to answer subscribers' NACKs
 }
 
 // New opens the media UDP port and prepares the pion API.
@@ -91,27 +95,31 @@ func New(cfg Config) (*SFU, error) {
 		}
 	}
 
-	api, err := newAPI(se)
+	pubAPI, err := newPublishAPI(se)
+	if err != nil {
+		_ = mux.Close()
+		return nil, err
+	}
+	bwe, err := newBWEFactory()
+	if err != nil {
+		_ = mux.Close()
+		return nil, err
+	}
+	subAPI, err := newSubscribeAPI(se, bwe.interceptor)
 	if err != nil {
 		_ = mux.Close()
 		return nil, err
 	}
 	log.Info("media UDP port open", "addr", addr.String())
-	return &SFU{log: log, api: api, udpMux: mux, udpAddr: addr, rooms: make(map[string]*Room)}, nil
+	s := &SFU{log: log, pubAPI: pubAPI, subAPI: subAPI, bwe: bwe, udpMux: mux, udpAddr: addr, rooms: make(map[string]*Room)}
+	s.speakers = newSpeakerDetector(s)
+	return s, nil
 }
 
-// newAPI registers the codecs we forward and pion's default interceptors (NACK, RTCP reports, TWCC,
-// simulcast header extensions).
-func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	var me webrtc.MediaEngine
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, fmt.Errorf("sfu: register codecs: %w", err)
-	}
-	var reg interceptor.Registry
-	if err := webrtc.RegisterDefaultInterceptors(&me, &reg); err != nil {
-		return nil, fmt.Errorf("sfu: register interceptors: %w", err)
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg), webrtc.WithSettingEngine(se)), nil
+// newSubscribePC creates a subscribe PeerConnection and returns the bandwidth estimator pion's congestion
+// controller made for it.
+func (s *SFU) newSubscribePC(cfg webrtc.Configuration) (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	return s.bwe.newPeerConnection(s.subAPI, cfg)
 }
 
 // UDPAddr is the address of the media UDP port.
@@ -173,6 +181,7 @@ type Stats struct {
 	Rooms, Participants, Tracks int
 	PacketsIn, PacketsOut       uint64
 	BytesIn, BytesOut           uint64
+	Retransmitted               uint64 // packets resent from the cache to answer NACKs
 }
 
 // Stats reads the counters and counts rooms, participants and tracks. It takes each room's lock
@@ -188,6 +197,7 @@ func (s *SFU) Stats() Stats {
 		Rooms:     len(rooms),
 		PacketsIn: s.counters.packetsIn.Load(), BytesIn: s.counters.bytesIn.Load(),
 		PacketsOut: s.counters.packetsOut.Load(), BytesOut: s.counters.bytesOut.Load(),
+		Retransmitted: s.counters.retransmitted.Load(),
 	}
 	for _, r := range rooms {
 		r.addStats(&st)
@@ -209,6 +219,7 @@ func (s *SFU) Close() error {
 			p.Close()
 		}
 	}
+	s.speakers.close()
 	if err := s.udpMux.Close(); err != nil {
 		return fmt.Errorf("sfu: close media port: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -12,13 +13,18 @@ import (
 // state. The SFU offers; at most one offer is outstanding, and changes made meanwhile are folded into the
 // next offer once the answer arrives.
 type subscriber struct {
-	p  *Participant
-	pc *webrtc.PeerConnection
+	p   *Participant
+	pc  *webrtc.PeerConnection
+	bwe cc.BandwidthEstimator
+
+	kick chan struct{} // wakes the allocation loop; buffered, never blocks the sender
+	done chan struct{} // closed by close: ends the allocation loop
 
 	mu           sync.Mutex
 	tracks       map[string]*subscription // by track id
-	offerPending bool                     // an offer was sent and its answer has not arrived
-	renegotiate  bool                     // something changed while an offer was pending
+	settings     map[string]SubscriptionSettings
+	offerPending bool // an offer was sent and its answer has not arrived
+	renegotiate  bool // something changed while an offer was pending
 	pending      candidateQueue
 	closed       bool
 }
@@ -26,12 +32,28 @@ type subscriber struct {
 type subscription struct {
 	downTrack   *DownTrack
 	transceiver *webrtc.RTPTransceiver
+	alloc       allocState // owned by the allocation loop
 }
 
-func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *subscriber {
-	s := &subscriber{p: p, pc: pc, tracks: make(map[string]*subscription)}
+func newSubscriber(p *Participant, pc *webrtc.PeerConnection, bwe cc.BandwidthEstimator) *subscriber {
+	s := &subscriber{
+		p: p, pc: pc, bwe: bwe, kick: make(chan struct{}, 1), done: make(chan struct{}),
+		tracks: make(map[string]*subscription), settings: make(map[string]SubscriptionSettings),
+	}
 	watchConnection(pc, TargetSubscribe, p)
+	if bwe != nil {
+		bwe.OnTargetBitrateChange(func(int) { s.wake() })
+	}
+	go s.allocationLoop()
 	return s
+}
+
+// wake asks the allocation loop to run soon.
+func (s *subscriber) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 // add starts sending a receiver's track to this subscriber.
@@ -41,7 +63,7 @@ func (s *subscriber) add(rcv *Receiver) {
 		s.mu.Unlock()
 		return
 	}
-	dt := newDownTrack(rcv, s.p.id)
+	dt := newDownTrack(rcv, initialLayer(rcv), s.wake)
 	if !rcv.attach(dt) { // the track ended meanwhile
 		s.mu.Unlock()
 		return
@@ -61,16 +83,18 @@ func (s *subscriber) add(rcv *Receiver) {
 		s.p.log.Warn("add track to subscriber", "track", rcv.info.ID, "err", err)
 		return
 	}
-	s.tracks[rcv.info.ID] = &subscription{downTrack: dt, transceiver: tr}
+	s.tracks[rcv.info.ID] = &subscription{downTrack: dt, transceiver: tr, alloc: newAllocState()}
 	s.mu.Unlock()
 
 	go dt.readRTCP(tr.Sender())
 	s.negotiate()
+	s.wake()
 }
 
 // remove stops sending a track to this subscriber.
 func (s *subscriber) remove(trackID string) {
 	s.mu.Lock()
+	delete(s.settings, trackID)
 	sub := s.tracks[trackID]
 	if sub == nil || s.closed {
 		s.mu.Unlock()
@@ -165,11 +189,20 @@ func (s *subscriber) addCandidate(c webrtc.ICECandidateInit) error {
 // close stops all forwarding to this subscriber; the PeerConnection is closed by the participant.
 func (s *subscriber) close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
 	s.closed = true
+	subs := make([]*subscription, 0, len(s.tracks))
 	for id, sub := range s.tracks {
-		sub.downTrack.receiver.detach(sub.downTrack)
+		subs = append(subs, sub)
 		delete(s.tracks, id)
+	}
+	close(s.done)
+	s.mu.Unlock()
+	for _, sub := range subs {
+		sub.downTrack.receiver.detach(sub.downTrack)
 	}
 }
 

@@ -44,12 +44,67 @@ type TrackInfo struct {
 	Muted         bool
 	Codec         string // mime type, e.g. "video/VP8"
 	Simulcast     bool
+	Layers        []LayerSpec // simulcast layers, lowest first; empty for a single-layer track
 }
 
 // TrackSource is the client's declaration of what it sends on one m-line of its publish offer.
 type TrackSource struct {
 	Mid    string
 	Source Source
+	Layers []LayerSpec // simulcast layers the client sends, lowest first
+}
+
+// LayerSpec describes one simulcast layer: its rid, picture size and bitrate (0 when unknown).
+type LayerSpec struct {
+	RID           string
+	Width, Height int
+	MaxBitrate    int // bits per second
+}
+
+// LayerState tells a publisher whether anyone needs one of its layers (dynacast).
+type LayerState struct {
+	RID    string
+	Active bool
+}
+
+// Priority ranks a subscriber's tracks when its bandwidth is short.
+type Priority int8
+
+// Priorities, lowest first.
+const (
+	PriorityLow Priority = iota - 1
+	PriorityNormal
+	PriorityHigh
+)
+
+// SubscriptionSettings is how a subscriber wants one track (adaptive stream).
+type SubscriptionSettings struct {
+	Paused        bool
+	MaxLayer      string // rid; "" means no cap
+	Width, Height int    // render size in device pixels; 0 means unknown
+	Priority      Priority
+}
+
+// PauseReason says why a subscriber receives nothing of a video track.
+type PauseReason string
+
+// Pause reasons.
+const (
+	PausedForBandwidth PauseReason = "bandwidth"
+	PausedBySubscriber PauseReason = "subscriber"
+)
+
+// StreamState is what a subscriber is sent of one video track: a layer, or nothing and why.
+type StreamState struct {
+	Paused bool
+	Reason PauseReason // when paused
+	Layer  string      // rid of the layer forwarded; "" for a single-layer track
+}
+
+// Speaker is one participant speaking now, with a level from 0 (silence) to 1 (loudest).
+type Speaker struct {
+	ParticipantID string
+	Level         float64
 }
 
 // AssignedTrack tells the client which server track id its m-line got.
@@ -71,6 +126,13 @@ type ParticipantEvents interface {
 	TrackMuted(track TrackInfo)
 	// ConnectionFailed says a PeerConnection failed for good; the participant should rejoin.
 	ConnectionFailed(target Target, err error)
+	// StreamStateChanged tells a subscriber which layer of a video track it now receives, or that it
+	// is paused and why.
+	StreamStateChanged(trackID string, state StreamState)
+	// PublisherLayers tells a publisher which layers of its simulcast track anyone needs (dynacast).
+	PublisherLayers(trackID string, layers []LayerState)
+	// ActiveSpeakers tells every participant of a room who speaks now, loudest first.
+	ActiveSpeakers(speakers []Speaker)
 }
 
 // Errors the control plane maps to protocol error codes.

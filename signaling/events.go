@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"math"
+
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 
@@ -43,4 +45,31 @@ func (s *Session) TrackMuted(t sfu.TrackInfo) {
 func (s *Session) ConnectionFailed(target sfu.Target, err error) {
 	s.sendError("", protocol.Errorf(protocol.CodeMediaFailed, "%v; rejoin", err))
 	s.closeWith(websocket.CloseNormalClosure, "media connection failed")
+}
+
+// StreamStateChanged implements sfu.ParticipantEvents.
+func (s *Session) StreamStateChanged(trackID string, st sfu.StreamState) {
+	msg := protocol.StreamState{TrackID: trackID, State: protocol.StreamActive, Layer: st.Layer}
+	if st.Paused {
+		msg = protocol.StreamState{TrackID: trackID, State: protocol.StreamPaused, Reason: string(st.Reason)}
+	}
+	s.reply(protocol.TypeStreamState, "", msg)
+}
+
+// PublisherLayers implements sfu.ParticipantEvents.
+func (s *Session) PublisherLayers(trackID string, layers []sfu.LayerState) {
+	msg := protocol.PublisherLayers{TrackID: trackID, Layers: make([]protocol.LayerState, len(layers))}
+	for i, l := range layers {
+		msg.Layers[i] = protocol.LayerState{RID: l.RID, Active: l.Active}
+	}
+	s.reply(protocol.TypePublisherLayers, "", msg)
+}
+
+// ActiveSpeakers implements sfu.ParticipantEvents.
+func (s *Session) ActiveSpeakers(speakers []sfu.Speaker) {
+	msg := protocol.ActiveSpeakers{Speakers: make([]protocol.Speaker, len(speakers))}
+	for i, sp := range speakers {
+		msg.Speakers[i] = protocol.Speaker{ParticipantID: sp.ParticipantID, Level: math.Round(sp.Level*100) / 100}
+	}
+	s.reply(protocol.TypeActiveSpeakers, "", msg)
 }

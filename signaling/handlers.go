@@ -52,6 +52,8 @@ func handlerFor(typ string) func(*Session, protocol.Envelope) *protocol.Error {
 		return (*Session).handleMute
 	case protocol.TypeUnpublish:
 		return (*Session).handleUnpublish
+	case protocol.TypeTrackSettings:
+		return (*Session).handleTrackSettings
 	case protocol.TypeLeave:
 		return func(*Session, protocol.Envelope) *protocol.Error { return nil } // run() then leaves
 	default:
@@ -122,7 +124,7 @@ func (s *Session) handlePublishOffer(env protocol.Envelope) *protocol.Error {
 	}
 	sources := make([]sfu.TrackSource, len(req.Tracks))
 	for i, t := range req.Tracks {
-		sources[i] = sfu.TrackSource{Mid: t.Mid, Source: sfu.Source(t.Source)}
+		sources[i] = sfu.TrackSource{Mid: t.Mid, Source: sfu.Source(t.Source), Layers: layerSpecs(t.Layers)}
 	}
 	answer, assigned, err := s.media.Publish(req.SDP, sources)
 	if err != nil {
@@ -182,6 +184,36 @@ func (s *Session) handleUnpublish(env protocol.Envelope) *protocol.Error {
 	return nil
 }
 
+func (s *Session) handleTrackSettings(env protocol.Envelope) *protocol.Error {
+	var req protocol.TrackSettings
+	if perr := protocol.DecodeData(env, &req); perr != nil {
+		return perr
+	}
+	priority := sfu.PriorityNormal
+	switch req.Priority {
+	case protocol.PriorityHigh:
+		priority = sfu.PriorityHigh
+	case protocol.PriorityLow:
+		priority = sfu.PriorityLow
+	}
+	settings := sfu.SubscriptionSettings{Paused: req.Paused, MaxLayer: req.MaxLayer, Width: req.Width, Height: req.Height, Priority: priority}
+	if err := s.media.SetSubscriptionSettings(req.TrackID, settings); err != nil {
+		return mediaError(err)
+	}
+	return nil
+}
+
+func layerSpecs(layers []protocol.Layer) []sfu.LayerSpec {
+	if len(layers) == 0 {
+		return nil
+	}
+	out := make([]sfu.LayerSpec, len(layers))
+	for i, l := range layers {
+		out[i] = sfu.LayerSpec{RID: l.RID, Width: l.Width, Height: l.Height, MaxBitrate: l.MaxBitrate}
+	}
+	return out
+}
+
 // mediaError maps a media-plane error (which already says what failed) to the protocol error the client gets.
 func mediaError(err error) *protocol.Error {
 	code := protocol.CodeInternal
@@ -205,8 +237,12 @@ func tracksOf(infos []sfu.TrackInfo) []protocol.Track {
 }
 
 func trackOf(t sfu.TrackInfo) protocol.Track {
-	return protocol.Track{ID: t.ID, ParticipantID: t.ParticipantID, Kind: t.Kind, Source: string(t.Source),
+	track := protocol.Track{ID: t.ID, ParticipantID: t.ParticipantID, Kind: t.Kind, Source: string(t.Source),
 		Muted: t.Muted, Codec: t.Codec, Simulcast: t.Simulcast}
+	for _, l := range t.Layers {
+		track.Layers = append(track.Layers, protocol.Layer{RID: l.RID, Width: l.Width, Height: l.Height, MaxBitrate: l.MaxBitrate})
+	}
+	return track
 }
 
 func nonNil(s []protocol.ICEServer) []protocol.ICEServer {

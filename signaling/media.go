@@ -18,6 +18,7 @@ type MediaParticipant interface {
 	AddICECandidate(target sfu.Target, c webrtc.ICECandidateInit) error
 	SetMuted(trackID string, muted bool) error
 	Unpublish(trackID string) error
+	SetSubscriptionSettings(trackID string, settings sfu.SubscriptionSettings) error
 	Close()
 }
 
