@@ -131,33 +131,40 @@ func (d *DownTrack) writeRTP(p *packet, now int64) bool {
 		d.active = b
 		d.fwd.restart()
 	}
-	var vp8 *vp8Fields
-	if p.hasVP8 {
-		vp8 = &p.vp8
-	}
 	switched := false
 	switch d.fwd.decide(p.layer, p.header.SequenceNumber, p.keyframe) {
 	case drop:
 		d.mu.Unlock()
 		return false
 	case dropWantKey:
+		fresh := !d.fwd.sentAny
 		d.mu.Unlock()
 		d.receiver.requestKeyframe(p.layer)
+		if fresh {
+			d.sendPoster(b, p, now)
+		}
 		return false
 	case forwardStart:
 		switched = d.fwd.current != p.layer
-		d.fwd.start(p.layer, p.header.SequenceNumber, p.header.Timestamp, vp8, now)
+		d.fwd.start(p.layer, p.header.SequenceNumber, p.header.Timestamp, p.vp8Fields(), now)
 		d.current.Store(layer)
 	}
+	ok := d.sendLocked(b, p, now)
+	if switched {
+		d.changed()
+	}
+	return ok
+}
+
+// sendLocked rewrites and records one packet with d.mu held, releases d.mu, and writes the packet.
+func (d *DownTrack) sendLocked(b *binding, p *packet, now int64) bool {
+	vp8 := p.vp8Fields()
 	seq, ts, pic, tl0 := d.fwd.rewrite(p.header.SequenceNumber, p.header.Timestamp, vp8, now)
 	d.history.record(sentPacket{outSeq: seq, inSeq: p.header.SequenceNumber, tsOffset: d.fwd.tsOffset, pic: pic, tl0: tl0, layer: int8(p.layer)})
 	d.packets++
 	d.octets += uint32(len(p.payload))
 	d.mu.Unlock()
 
-	if switched {
-		d.changed()
-	}
 	payload := p.payload
 	if vp8 != nil && (pic != vp8.pic || tl0 != vp8.tl0) {
 		n := copy(p.outBuf[:], payload)
@@ -165,6 +172,47 @@ func (d *DownTrack) writeRTP(p *packet, now int64) bool {
 		payload = p.outBuf[:n]
 	}
 	return d.write(b, &p.out, &p.header, seq, ts, payload)
+}
+
+// sendPoster shows a subscriber that has received nothing yet the layer's last keyframe while the live
+// one it asked for is on its way, then waits for that one: a picture at once instead of black. Called by
+// the layer's reader, which owns the keyframe store; p is the packet being forwarded and is left intact.
+func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) {
+	l := d.receiver.layers[p.layer].Load()
+	if l == nil || l.keyframes == nil {
+		return
+	}
+	if p.spare == nil {
+		p.spare = &packet{}
+	}
+	sp := p.spare
+	first := true
+	aborted := false
+	l.keyframes.packets(func(raw []byte) {
+		if aborted || !sp.parse(raw, d.receiver.codecKind) {
+			return
+		}
+		sp.layer = p.layer
+		d.mu.Lock()
+		if first {
+			if d.fwd.sentAny || d.fwd.target != p.layer { // raced with another start or a new target
+				d.mu.Unlock()
+				aborted = true
+				return
+			}
+			d.fwd.start(p.layer, sp.header.SequenceNumber, sp.header.Timestamp, sp.vp8Fields(), now)
+			d.current.Store(int32(p.layer))
+			first = false
+		}
+		d.sendLocked(b, sp, now)
+	})
+	if first {
+		return
+	}
+	d.mu.Lock()
+	d.fwd.restart() // the live keyframe continues from the poster
+	d.mu.Unlock()
+	d.changed()
 }
 
 // write sends one rewritten packet. out is scratch owned by the caller's goroutine.

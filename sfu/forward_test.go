@@ -55,11 +55,11 @@ func testReceiver(layers ...LayerSpec) *Receiver {
 	r.downTracks.Store(&[]*DownTrack{})
 	r.dynacast.init(r)
 	for i := 0; i < r.layerCount(); i++ {
-		l := &layerState{index: i, ssrc: uint32(1000 + i), cache: newPacketCache()}
+		rid := ""
 		if i < len(layers) {
-			l.rid = layers[i].RID
+			rid = layers[i].RID
 		}
-		r.layers[i].Store(l)
+		r.layers[i].Store(newLayerState(i, rid, uint32(1000+i), true))
 	}
 	return r
 }

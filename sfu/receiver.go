@@ -51,19 +51,20 @@ type Receiver struct {
 
 // layerState is one layer (a rid, or the only stream) of a track.
 type layerState struct {
-	index    int
-	rid      string
-	ssrc     uint32
-	cache    *packetCache // video only
-	lastKey  atomic.Int64 // unix nanos of the last keyframe request to the publisher
-	bytes    atomic.Uint64
-	lastPkt  atomic.Int64 // unix nanos of the last packet
-	sr       atomic.Pointer[senderReport]
-	audioExt uint8 // audio-level header extension id, 0 if not negotiated
-	sampleMu sync.Mutex
-	sampleAt time.Time
-	sampleB  uint64
-	bitrate  int
+	index     int
+	rid       string
+	ssrc      uint32
+	cache     *packetCache   // video only
+	keyframes *keyframeStore // video only; owned by the layer's reader
+	lastKey   atomic.Int64   // unix nanos of the last keyframe request to the publisher
+	bytes     atomic.Uint64
+	lastPkt   atomic.Int64 // unix nanos of the last packet
+	sr        atomic.Pointer[senderReport]
+	audioExt  uint8 // audio-level header extension id, 0 if not negotiated
+	sampleMu  sync.Mutex
+	sampleAt  time.Time
+	sampleB   uint64
+	bitrate   int
 }
 
 // senderReport is the publisher's latest NTP↔RTP mapping for a layer, and when it arrived.
@@ -85,6 +86,15 @@ type packet struct {
 	hasVP8   bool
 	out      rtp.Header // scratch for the rewritten header, so writing allocates nothing
 	outBuf   [maxPacketSize]byte
+	spare    *packet // scratch for replaying stored packets while this one is being forwarded
+}
+
+// vp8Fields returns the packet's VP8 descriptor fields, or nil if it is not VP8.
+func (p *packet) vp8Fields() *vp8Fields {
+	if p.hasVP8 {
+		return &p.vp8
+	}
+	return nil
 }
 
 func newReceiver(info TrackInfo, track *webrtc.TrackRemote, publisher *webrtc.PeerConnection, c *counters, log *slog.Logger, onEnded func(*Receiver)) *Receiver {
@@ -137,10 +147,8 @@ func (r *Receiver) addLayer(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTPRe
 		go drainTrack(track, rtpReceiver)
 		return
 	}
-	l := &layerState{index: idx, rid: track.RID(), ssrc: uint32(track.SSRC()), sampleAt: time.Now()}
-	if r.isVideo() {
-		l.cache = newPacketCache()
-	} else {
+	l := newLayerState(idx, track.RID(), uint32(track.SSRC()), r.isVideo())
+	if !r.isVideo() {
 		l.audioExt = extensionID(rtpReceiver, sdp.AudioLevelURI)
 	}
 	r.mu.Lock()
@@ -155,6 +163,15 @@ func (r *Receiver) addLayer(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTPRe
 
 	go r.readRTCP(rtpReceiver, l)
 	go r.readRTP(l, track)
+}
+
+func newLayerState(index int, rid string, ssrc uint32, video bool) *layerState {
+	l := &layerState{index: index, rid: rid, ssrc: ssrc, sampleAt: time.Now()}
+	if video {
+		l.cache = newPacketCache()
+		l.keyframes = newKeyframeStore()
+	}
+	return l
 }
 
 func extensionID(rtpReceiver *webrtc.RTPReceiver, uri string) uint8 {
@@ -180,7 +197,7 @@ func drainTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTPReceiver) {
 func (r *Receiver) readRTP(l *layerState, track *webrtc.TrackRemote) {
 	defer r.layerEnded()
 	buf := make([]byte, maxPacketSize)
-	pkt := &packet{layer: l.index}
+	pkt := &packet{layer: l.index, spare: &packet{layer: l.index}}
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
@@ -202,6 +219,7 @@ func (r *Receiver) receive(l *layerState, pkt *packet, now int64) {
 	l.lastPkt.Store(now)
 	if l.cache != nil {
 		l.cache.put(pkt.header.SequenceNumber, pkt.raw)
+		l.keyframes.observe(pkt)
 	}
 	if l.audioExt != 0 {
 		if ext := pkt.header.GetExtension(l.audioExt); len(ext) > 0 {

@@ -301,3 +301,46 @@ func TestLatePacketOfNewLayerDropped(t *testing.T) {
 		t.Fatalf("a packet older than the switch keyframe was forwarded (sequence %d reused?)", w.headers[sent].SequenceNumber)
 	}
 }
+
+// TestNewSubscriberGetsStoredKeyframe: a subscriber that joins between keyframes is sent the layer's
+// last keyframe at once (a picture instead of black), then nothing until the live keyframe it asked for,
+// with numbering continuous across the two.
+func TestNewSubscriberGetsStoredKeyframe(t *testing.T) {
+	r := testReceiver(qhf...)
+	l := &synthLayer{seq: 100, ts: 1, pic: 1, tl0: 1, perFrame: 3, keyEvery: 10}
+	pkt := &packet{}
+	for f := 0; f < 4; f++ { // a keyframe and three delta frames, before anyone subscribes
+		for _, raw := range l.nextFrame() {
+			feed(t, r, pkt, 0, raw)
+		}
+	}
+	w := &recordingWriter{}
+	boundDownTrack(t, r, 9, 96, w)
+	for f := 0; f < 10; f++ { // six more delta frames, then the next keyframe
+		for _, raw := range l.nextFrame() {
+			feed(t, r, pkt, 0, raw)
+		}
+	}
+	if len(w.headers) < 6 {
+		t.Fatalf("forwarded %d packets", len(w.headers))
+	}
+	if !codec.IsKeyframe(codec.KindVP8, w.payloads[0]) || !w.headers[2].Marker {
+		t.Fatal("the new subscriber did not start with the stored 3-packet keyframe")
+	}
+	if w.headers[0].Timestamp != 3001 {
+		t.Errorf("stored keyframe has timestamp %d, want the original 3001", w.headers[0].Timestamp)
+	}
+	if !codec.IsKeyframe(codec.KindVP8, w.payloads[3]) {
+		t.Fatal("after the stored keyframe, delta frames were forwarded before the live keyframe")
+	}
+	for i := 1; i < len(w.headers); i++ {
+		if w.headers[i].SequenceNumber != w.headers[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d: sequence %d after %d", i, w.headers[i].SequenceNumber, w.headers[i-1].SequenceNumber)
+		}
+	}
+	d0, _ := codec.ParseVP8Descriptor(w.payloads[0])
+	d3, _ := codec.ParseVP8Descriptor(w.payloads[3])
+	if d3.PictureID != d0.PictureID+1 {
+		t.Errorf("live keyframe PictureID %d after stored %d", d3.PictureID, d0.PictureID)
+	}
+}
