@@ -159,7 +159,7 @@ func (d *DownTrack) writeRTP(p *packet, now int64) bool {
 // sendLocked rewrites and records one packet with d.mu held, releases d.mu, and writes the packet.
 func (d *DownTrack) sendLocked(b *binding, p *packet, now int64) bool {
 	vp8 := p.vp8Fields()
-	seq, ts, pic, tl0 := d.fwd.rewrite(p.header.SequenceNumber, p.header.Timestamp, vp8, now)
+	seq, ts, pic, tl0 := d.fwd.rewrite(p.header.SequenceNumber, p.header.Timestamp, p.header.Marker, vp8, now)
 	d.history.record(sentPacket{outSeq: seq, inSeq: p.header.SequenceNumber, tsOffset: d.fwd.tsOffset, pic: pic, tl0: tl0, layer: int8(p.layer)})
 	d.packets++
 	d.octets += uint32(len(p.payload))
@@ -234,6 +234,37 @@ func (d *DownTrack) write(b *binding, out, in *rtp.Header, seq uint16, ts uint32
 	return err == nil
 }
 
+// sendPadding sends n padding-only packets of size bytes (bandwidth probing) between two frames, numbered
+// in sequence with the media; it returns how many it sent. buf is the caller's scratch of at least size.
+func (d *DownTrack) sendPadding(n, size int, buf []byte) int {
+	b := d.bound.Load()
+	if b == nil || size < 1 || size > len(buf) || size > 255 {
+		return 0
+	}
+	d.mu.Lock()
+	first, ts, ok := d.fwd.reservePadding(n)
+	if ok {
+		d.packets += uint32(n)
+		d.octets += uint32(n * size)
+	}
+	d.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	payload := buf[:size]
+	clear(payload)
+	payload[size-1] = byte(size) // RFC 3550 padding: the last byte counts the padding bytes
+	in := rtp.Header{Padding: true}
+	var out rtp.Header
+	sent := 0
+	for i := 0; i < n; i++ {
+		if d.write(b, &out, &in, first+uint16(i), ts, payload) {
+			sent++
+		}
+	}
+	return sent
+}
+
 // readRTCP drains the subscriber's RTCP for this track: keyframe requests go upstream for the layer being
 // forwarded, NACKs are answered from the receiver's cache. It ends when the sender stops.
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
@@ -278,6 +309,7 @@ func (d *DownTrack) retransmit(rtx *retransmitter, seq uint16) {
 	sent, ok := d.history.lookup(seq)
 	d.mu.Unlock()
 	if !ok || int(sent.layer) >= maxLayers {
+		d.receiver.log.Debug("NACKed packet not sent here", "seq", seq)
 		return
 	}
 	l := d.receiver.layers[sent.layer].Load()
@@ -286,6 +318,7 @@ func (d *DownTrack) retransmit(rtx *retransmitter, seq uint16) {
 	}
 	n := l.cache.get(sent.inSeq, rtx.raw[:])
 	if n == 0 {
+		d.receiver.log.Debug("NACKed packet no longer cached", "seq", seq, "layer", sent.layer)
 		return
 	}
 	hl, err := rtx.in.Unmarshal(rtx.raw[:n])

@@ -76,7 +76,9 @@ type forwarder struct {
 	lastSentAt int64 // unix nanos when lastTS was sent
 	lastPic    uint16
 	lastTL0    uint8
-	picValid   bool // lastPic/lastTL0 hold values sent
+	picValid   bool   // lastPic/lastTL0 hold values sent
+	lastIn     uint16 // publisher sequence number of the newest packet sent
+	lastMarker bool   // the newest packet sent ended a frame: padding may follow
 }
 
 func newForwarder(clockRate uint32, isVP8 bool, target int) forwarder {
@@ -146,10 +148,11 @@ func (f *forwarder) start(layer int, seq uint16, ts uint32, vp8 *vp8Fields, nowN
 
 // rewrite maps one forwarded packet's numbering and records it as sent. It returns the subscriber's
 // sequence number and timestamp, and the VP8 picture id and TL0PICIDX to write (valid when vp8 is set).
-func (f *forwarder) rewrite(seq uint16, ts uint32, vp8 *vp8Fields, nowNanos int64) (outSeq uint16, outTS uint32, pic uint16, tl0 uint8) {
+func (f *forwarder) rewrite(seq uint16, ts uint32, marker bool, vp8 *vp8Fields, nowNanos int64) (outSeq uint16, outTS uint32, pic uint16, tl0 uint8) {
 	outSeq, outTS = seq+f.seqOffset, ts+f.tsOffset
 	if !f.sentAny || seqNewer(outSeq, f.lastSeq) {
 		f.lastSeq, f.lastTS, f.lastSentAt = outSeq, outTS, nowNanos
+		f.lastIn, f.lastMarker = seq, marker
 	}
 	f.sentAny = true
 	if f.isVP8 && vp8 != nil {
@@ -167,6 +170,20 @@ func (f *forwarder) rewrite(seq uint16, ts uint32, vp8 *vp8Fields, nowNanos int6
 		}
 	}
 	return outSeq, outTS, pic, tl0
+}
+
+// reservePadding takes n sequence numbers for padding packets after the last frame sent and returns the
+// first one and the timestamp to use; ok is false unless forwarding is at a frame boundary. Publisher
+// packets older than the padding are dropped from then on, since their numbers would collide.
+func (f *forwarder) reservePadding(n int) (first uint16, ts uint32, ok bool) {
+	if !f.started || !f.lastMarker || n <= 0 {
+		return 0, 0, false
+	}
+	first = f.lastSeq + 1
+	f.seqOffset += uint16(n)
+	f.lastSeq += uint16(n)
+	f.startSeq = f.lastIn + 1
+	return first, f.lastTS, true
 }
 
 // picNewer reports whether picture id a comes after b modulo mask+1.

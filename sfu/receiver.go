@@ -352,17 +352,24 @@ func (r *Receiver) layerBitrates(dst []int) {
 	}
 }
 
-// measure returns the layer's bitrate, resampled at most every 500 ms; a layer silent for a second
-// (paused by dynacast, or its encoder starved) measures 0.
+// measure returns the layer's bitrate: sampled every 500 ms and smoothed over a few seconds, so that a
+// keyframe (several times a delta frame) does not look like a rise. A layer silent for a second (paused
+// by dynacast, or its encoder starved) measures 0.
 func (l *layerState) measure(now time.Time) int {
 	l.sampleMu.Lock()
 	defer l.sampleMu.Unlock()
 	if d := now.Sub(l.sampleAt); d >= 500*time.Millisecond {
 		b := l.bytes.Load()
-		l.bitrate = int(float64(b-l.sampleB) * 8 / d.Seconds())
+		sample := int(float64(b-l.sampleB) * 8 / d.Seconds())
+		if l.bitrate == 0 {
+			l.bitrate = sample
+		} else {
+			l.bitrate = (3*l.bitrate + sample) / 4
+		}
 		l.sampleB, l.sampleAt = b, now
 	}
 	if now.UnixNano()-l.lastPkt.Load() > int64(time.Second) {
+		l.bitrate = 0
 		return 0
 	}
 	return l.bitrate

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
@@ -19,6 +20,10 @@ type subscriber struct {
 
 	kick chan struct{} // wakes the allocation loop; buffered, never blocks the sender
 	done chan struct{} // closed by close: ends the allocation loop
+
+	lastEstimate atomic.Int64 // set by the estimator's callback
+	congested    atomic.Bool  // the estimate fell sharply since the last allocation
+	probe        prober       // owned by the allocation loop
 
 	mu           sync.Mutex
 	tracks       map[string]*subscription // by track id
@@ -42,7 +47,8 @@ func newSubscriber(p *Participant, pc *webrtc.PeerConnection, bwe cc.BandwidthEs
 	}
 	watchConnection(pc, TargetSubscribe, p)
 	if bwe != nil {
-		bwe.OnTargetBitrateChange(func(int) { s.wake() })
+		s.lastEstimate.Store(int64(bwe.GetTargetBitrate()))
+		bwe.OnTargetBitrateChange(s.onEstimate)
 	}
 	go s.allocationLoop()
 	return s

@@ -35,7 +35,11 @@ func initialLayer(*Receiver) int { return 0 }
 func (s *subscriber) allocationLoop() {
 	tick := time.NewTicker(allocationInterval)
 	defer tick.Stop()
+	pad := time.NewTicker(probeTick)
+	defer pad.Stop()
+	s.probe = newProber(time.Now())
 	ticks := 0
+	lastPad := time.Now()
 	for {
 		select {
 		case <-s.done:
@@ -46,9 +50,37 @@ func (s *subscriber) allocationLoop() {
 			if ticks%senderReportEvery == 0 {
 				s.sendReports()
 			}
+		case now := <-pad.C:
+			if s.probe.probing(now) {
+				s.probe.pad(now.Sub(lastPad))
+			}
+			lastPad = now
+			if !s.probe.judgeAt.IsZero() && !now.Before(s.probe.judgeAt) {
+				break // judge now
+			}
+			continue
 		}
 		s.allocate()
 	}
+}
+
+// onEstimate runs in pion's goroutine when the estimate changes: a sharp fall is congestion, which ends
+// any probe and its floor at the next allocation.
+func (s *subscriber) onEstimate(bitrate int) {
+	prev := s.lastEstimate.Swap(int64(bitrate))
+	if float64(bitrate) < congestionDrop*float64(prev) {
+		s.congested.Store(true)
+	}
+	s.wake()
+}
+
+// probeLoss is GCC's averaged loss ratio, 0 if unknown.
+func (s *subscriber) probeLoss() float64 {
+	if s.bwe == nil {
+		return 0
+	}
+	loss, _ := s.bwe.GetStats()["averageLoss"].(float64)
+	return loss
 }
 
 // estimate is the subscriber's current downlink bandwidth estimate in bits per second.
@@ -98,7 +130,19 @@ func (s *subscriber) allocate() {
 		t.current = int(sub.downTrack.target.Load())
 		t.mayRaise = !now.Before(sub.alloc.holdUntil)
 	}
-	allocate(s.estimate(), tracks, out)
+	estimate := s.estimate()
+	congested := s.congested.Swap(false)
+	if congested {
+		s.probe.congestion(now)
+	}
+	if judged, ok := s.probe.judge(now, congested, s.probeLoss()); judged {
+		s.p.log.Debug("bandwidth probe", "success", ok, "floor", s.probe.floor, "estimate", estimate)
+	}
+	budget := s.probe.budget(estimate)
+	allocate(budget, tracks, out)
+	if extra, carrier := probeWanted(subs, tracks, out); s.probe.maybeStart(now, estimate, extra, carrier) {
+		s.p.log.Debug("bandwidth probe", "extra", extra, "estimate", estimate)
+	}
 
 	for i, sub := range subs {
 		if !tracks[i].video {
@@ -108,10 +152,44 @@ func (s *subscriber) allocate() {
 			if a.layer < tracks[i].current {
 				sub.alloc.holdUntil = now.Add(raiseHold)
 			}
+			s.p.log.Debug("allocation", "track", ids[i], "budget", budget, "estimate", estimate, "from", tracks[i].current, "to", a.layer,
+				"reason", a.reason, "costs", tracks[i].costs[:tracks[i].maxLayer+1])
 			sub.downTrack.setTarget(a.layer)
 		}
 		s.reportState(ids[i], sub, out[i])
 	}
+}
+
+// probeWanted returns the extra bitrate that would raise the most important track held back by bandwidth
+// one step, and a DownTrack forwarding video that can carry padding; 0 when nothing is held back.
+func probeWanted(subs []*subscription, tracks []allocTrack, out []allocation) (extra int, carrier *DownTrack) {
+	best := -1
+	for i, t := range tracks {
+		if !t.video || t.paused || out[i].layer >= t.maxLayer {
+			continue
+		}
+		if best < 0 || t.screen && !tracks[best].screen || t.priority > tracks[best].priority {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, nil
+	}
+	t := tracks[best]
+	next, cur := out[best].layer+1, 0
+	if out[best].layer >= 0 {
+		cur = t.costs[out[best].layer]
+	}
+	extra = int(float64(t.costs[next])*upgradeHeadroom) - cur
+	for i, sub := range subs {
+		if tracks[i].video && sub.downTrack.current.Load() != noLayer {
+			carrier = sub.downTrack
+			if i == best {
+				break
+			}
+		}
+	}
+	return extra, carrier
 }
 
 // reportState tells the subscriber when what it receives of a video track changed: paused (and why), or

@@ -1,9 +1,14 @@
 // Package media synthesizes RTP that loads an SFU like real encoders do, without encoding anything:
 // VP8 frames with valid payload descriptors (keyframes marked, several packets per frame, keyframes larger
 // than delta frames) and Opus-sized audio every 20 ms. Every packet's payload carries its send time, so a
-// receiver on the same host can measure one-way latency (SentAt).
+// receiver on the same host can measure one-way latency (SentAt). A Simulcast (simulcast.go) sends several
+// VP8 layers of one track, each packet tagged with its layer (LayerOf), and the Opus source can carry the
+// RFC 6464 audio level header extension.
 //
-// Locking: a Source is driven by one goroutine (Run); RequestKeyframe may be called from any goroutine.
+// Locking: a Source or Simulcast is driven by one call of Run (which owns the RTP state: sequence numbers,
+// timestamps, picture ids); RequestKeyframe, SetLayerActive, SetAudioLevel, SetAudioLevelExtensionID and
+// Sent may be called from any goroutine at any time, they only touch atomics. Run's goroutines end when
+// its ctx ends.
 package media
 
 import (
@@ -41,7 +46,16 @@ type Source struct {
 	wantKey   atomic.Bool
 	sentPkts  atomic.Uint64
 	sentBytes atomic.Uint64
+
+	// audioExtID is the negotiated id of the audio level extension, 0 until set (no extension written).
+	audioExtID atomic.Uint32
+	// audioLevel packs the RFC 6464 byte: voice flag in bit 7, level (-dBov, 0..127) below.
+	audioLevel atomic.Uint32
 }
+
+// DefaultAudioLevel is the level a new Opus source reports once its extension id is set: -30 dBov,
+// voice active, i.e. somebody talking at a normal level.
+const DefaultAudioLevel = 30
 
 // H264Fmtp is the H.264 profile the synthetic source declares: constrained baseline, packetization mode 1,
 // what browsers offer first.
@@ -76,8 +90,25 @@ func NewOpus(trackID, streamID string) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: opus track: %w", err)
 	}
-	return &Source{spec: Spec{Kind: webrtc.RTPCodecTypeAudio}, track: track}, nil
+	s := &Source{spec: Spec{Kind: webrtc.RTPCodecTypeAudio}, track: track}
+	s.SetAudioLevel(DefaultAudioLevel, true)
+	return s, nil
 }
+
+// SetAudioLevel sets the level every following audio packet reports: dBov is the level in -dBov (0 is
+// the loudest, 127 silence; larger values are clamped), voice the RFC 6464 voice activity flag.
+func (s *Source) SetAudioLevel(dBov uint8, voice bool) {
+	v := uint32(min(dBov, 127))
+	if voice {
+		v |= 0x80
+	}
+	s.audioLevel.Store(v)
+}
+
+// SetAudioLevelExtensionID sets the header extension id negotiated for
+// urn:ietf:params:rtp-hdrext:ssrc-audio-level (see client.LocalTrack.OnHeaderExtensions). Until it is set,
+// or after it is set to 0, packets carry no extension.
+func (s *Source) SetAudioLevelExtensionID(id uint8) { s.audioExtID.Store(uint32(id)) }
 
 // Track is the pion track to publish.
 func (s *Source) Track() *webrtc.TrackLocalStaticRTP { return s.track }
@@ -109,6 +140,9 @@ func (s *Source) runAudio(ctx context.Context) error {
 		pkt.Payload[0] = 0xfc // an Opus TOC byte: CELT, 20 ms
 		stamp(pkt.Payload[1:])
 		pkt.Timestamp += 960
+		if err := s.setAudioLevel(&pkt.Header); err != nil {
+			return err
+		}
 		if err := s.write(pkt); err != nil {
 			return err
 		}
@@ -200,6 +234,29 @@ func writeH264Packet(buf []byte, first, key bool, chunk int) int {
 	return 1 + chunk
 }
 
+// setAudioLevel rewrites the header's extensions from scratch: the interceptors downstream add their own
+// (e.g. transport-wide sequence numbers) to this same header, and the id may have changed since.
+func (s *Source) setAudioLevel(h *rtp.Header) error {
+	h.Extension, h.Extensions = false, h.Extensions[:0]
+	id := uint8(s.audioExtID.Load())
+	if id == 0 {
+		return nil
+	}
+	v := s.audioLevel.Load()
+	ext, err := rtp.AudioLevelExtension{Level: uint8(v & 0x7f), Voice: v&0x80 != 0}.Marshal()
+	if err != nil {
+		return fmt.Errorf("media: audio level: %w", err)
+	}
+	h.Extension, h.ExtensionProfile = true, rtp.ExtensionProfileOneByte
+	if id > 14 { // one-byte extension ids stop at 14 (RFC 8285)
+		h.ExtensionProfile = rtp.ExtensionProfileTwoByte
+	}
+	if err := h.SetExtension(id, ext); err != nil {
+		return fmt.Errorf("media: audio level extension %d: %w", id, err)
+	}
+	return nil
+}
+
 func stamp(b []byte) { binary.BigEndian.PutUint64(b, uint64(time.Now().UnixNano())) }
 
 func (s *Source) write(pkt *rtp.Packet) error {
@@ -213,7 +270,8 @@ func (s *Source) write(pkt *rtp.Packet) error {
 }
 
 // SentAt returns the send time stamped in a synthetic packet's payload, if it carries one: every audio
-// packet and the first packet of every video frame.
+// packet and the first packet of every video frame, single-layer or simulcast (whose descriptor is longer;
+// the stamp follows the descriptor and the VP8 payload header byte in both).
 func SentAt(kind codec.Kind, payload []byte) (time.Time, bool) {
 	switch kind {
 	case codec.KindVP8:

@@ -1,10 +1,17 @@
 // Package client is a Go client of the signalling protocol with real pion PeerConnections: it joins a
-// room, publishes tracks and receives the others'. The integration tests and the load tester both use it,
-// so there is one client of the protocol, not two.
+// room, publishes tracks (single-layer or simulcast) and receives the others'. The integration tests and
+// the load tester both use it, so there is one client of the protocol, not two.
 //
 // Locking: a Client is safe for concurrent use. One goroutine (started by Dial) reads the socket and
-// handles server messages in order; writes to the socket are serialized by writeMu. OnTrack callbacks
-// run on pion's goroutines. Close ends the reader and both PeerConnections.
+// handles server messages in order; writes to the socket are serialized by writeMu, which is never held
+// for anything but one write; mu guards the maps and candidate queues and is never held across a socket
+// write or a callback.
+// Callbacks: OnTrack runs on pion's goroutines; LocalTrack.OnLayerActive runs on the reader goroutine and
+// must not block; OnKeyframeRequest/OnLayerKeyframeRequest run on the goroutine draining that encoding's
+// RTCP (one per encoding, ended when the publish PeerConnection closes); OnHeaderExtensions runs on the
+// caller of Publish. Close ends the reader and both PeerConnections, and with them every goroutine.
+//
+// The client imports nothing from the load tester: callers wire sources to tracks through the callbacks.
 package client
 
 import (
@@ -34,11 +41,43 @@ type RemoteTrack struct {
 	Receiver *webrtc.RTPReceiver
 }
 
-// LocalTrack is a track to publish. OnKeyframeRequest, if set, runs when the SFU asks for a keyframe.
+// Header extension URIs the client negotiates: the same strings as pion/sdp's constants, here so that
+// callers wiring OnHeaderExtensions need not import pion/sdp.
+const (
+	AudioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"   // RFC 6464
+	MidURI        = "urn:ietf:params:rtp-hdrext:sdes:mid"           // RFC 8843
+	RIDURI        = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id" // RFC 8852
+)
+
+// LocalTrack is a track to publish: either one encoding (Track) or simulcast (Layers).
 type LocalTrack struct {
-	Track             webrtc.TrackLocal
-	Source            string // camera, microphone, screen, screen_audio
+	// Track is the single encoding; ignored when Layers is set.
+	Track webrtc.TrackLocal
+	// Layers, lowest quality first, makes this a simulcast track: every Layers[i].Track has a distinct RID
+	// and the same track id, stream id and kind. The client stamps the mid and rid header extensions on
+	// every packet of every layer (receivers find simulcast streams by them), and sends the Specs in the
+	// publish offer.
+	Layers []LocalLayer
+	Source string // camera, microphone, screen, screen_audio
+
+	// OnKeyframeRequest runs when the SFU asks for a keyframe (PLI or FIR) of a single-layer track, or of
+	// any layer of a simulcast track when OnLayerKeyframeRequest is nil.
 	OnKeyframeRequest func()
+	// OnLayerKeyframeRequest runs when the SFU asks for a keyframe of one simulcast layer (the PLI/FIR names
+	// that layer's SSRC).
+	OnLayerKeyframeRequest func(rid string)
+	// OnLayerActive runs for each layer of a publisher_layers message about this track (dynacast): stop or
+	// resume sending that layer. It runs on the reader goroutine and must not block.
+	OnLayerActive func(rid string, active bool)
+	// OnHeaderExtensions runs once the publish answer is applied, with the header extensions negotiated for
+	// this track's kind (URI → id), e.g. to tell an audio source the id of AudioLevelURI.
+	OnHeaderExtensions func(ids map[string]uint8)
+}
+
+// LocalLayer is one simulcast encoding of a LocalTrack.
+type LocalLayer struct {
+	Track webrtc.TrackLocal // with a RID (webrtc.WithRTPStreamID)
+	Spec  protocol.Layer    // declared to the server; Spec.RID may be left empty and is then Track.RID()
 }
 
 // Options configure a client.
@@ -49,6 +88,15 @@ type Options struct {
 	EventBuffer int
 	// OnTrack runs for every received track.
 	OnTrack func(RemoteTrack)
+	// RewriteCandidate, if set, sees every ICE candidate of the server (target "publish" or "subscribe"),
+	// trickled or in an SDP, before the PeerConnection does, and returns what to use instead; "" drops it.
+	// Tests use it to route media through a relay (loadtest/netem).
+	RewriteCandidate func(target, candidate string) string
+	// RewriteLocalCandidate, if set, sees every candidate this client trickles to the server and returns
+	// what to send instead; "" keeps it to ourselves. With a relay in the path, dropping them all makes the
+	// server learn the client only through the relay (as a peer-reflexive candidate), so that no direct
+	// path can win the ICE checks.
+	RewriteLocalCandidate func(target, candidate string) string
 }
 
 // Client is one participant.
@@ -61,16 +109,29 @@ type Client struct {
 	events  chan protocol.Envelope
 	done    chan struct{}
 	readErr error
+	// rewriteRemote and rewriteLocal are Options.RewriteCandidate and RewriteLocalCandidate.
+	rewriteRemote func(target, candidate string) string
+	rewriteLocal  func(target, candidate string) string
 
 	mu           sync.Mutex
 	nextID       int
-	waiting      map[string]chan protocol.Envelope
+	waiting      map[string]pendingReply
 	trackByMid   map[string]string
 	tracks       map[string]protocol.Track
+	published    map[string]*publishedTrack // server track id → what we publish on it
+	streamStates map[string]protocol.StreamState
+	speakers     []protocol.Speaker
 	pubQueue     []webrtc.ICECandidateInit
 	subQueue     []webrtc.ICECandidateInit
 	participant  string
 	droppedEvent int
+}
+
+// pendingReply is a request waiting for its reply. onReply, if set, runs on the reader goroutine before
+// the next message is handled, so state the reply sets up is in place for whatever follows it.
+type pendingReply struct {
+	ch      chan protocol.Envelope
+	onReply func(protocol.Envelope)
 }
 
 // NewAPI returns a pion API with the default codecs and interceptors. loopbackOnly restricts ICE to
@@ -83,6 +144,10 @@ func NewAPI(loopbackOnly bool) (*webrtc.API, error) {
 	var reg interceptor.Registry
 	if err := webrtc.RegisterDefaultInterceptors(&me, &reg); err != nil {
 		return nil, fmt.Errorf("client: interceptors: %w", err)
+	}
+	// The server ranks active speakers by this extension (RFC 6464), as browsers send it.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("client: audio level extension: %w", err)
 	}
 	var se webrtc.SettingEngine
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -127,8 +192,10 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	c := &Client{
 		conn: conn, pub: pub, sub: sub, onTrack: opts.OnTrack,
 		events: make(chan protocol.Envelope, opts.EventBuffer), done: make(chan struct{}),
-		waiting: make(map[string]chan protocol.Envelope), trackByMid: make(map[string]string),
-		tracks: make(map[string]protocol.Track),
+		rewriteRemote: opts.RewriteCandidate, rewriteLocal: opts.RewriteLocalCandidate,
+		waiting: make(map[string]pendingReply), trackByMid: make(map[string]string),
+		tracks: make(map[string]protocol.Track), published: make(map[string]*publishedTrack),
+		streamStates: make(map[string]protocol.StreamState),
 	}
 	c.trickle(pub, "publish")
 	c.trickle(sub, "subscribe")
@@ -143,6 +210,11 @@ func (c *Client) trickle(pc *webrtc.PeerConnection, target string) {
 			return
 		}
 		init := cand.ToJSON()
+		if c.rewriteLocal != nil {
+			if init.Candidate = c.rewriteLocal(target, init.Candidate); init.Candidate == "" {
+				return
+			}
+		}
 		_ = c.Send(protocol.TypeICECandidate, protocol.ICECandidate{Target: target, Candidate: &protocol.ICECandidateInit{
 			Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment,
 		}})
@@ -175,48 +247,8 @@ func (c *Client) ParticipantID() string {
 	return c.participant
 }
 
-// Publish adds tracks to the publish connection and negotiates them.
-func (c *Client) Publish(ctx context.Context, tracks ...LocalTrack) ([]protocol.AssignedTrack, error) {
-	type added struct {
-		tr *webrtc.RTPTransceiver
-		lt LocalTrack
-	}
-	var all []added
-	for _, lt := range tracks {
-		tr, err := c.pub.AddTransceiverFromTrack(lt.Track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		if err != nil {
-			return nil, fmt.Errorf("client: add track: %w", err)
-		}
-		all = append(all, added{tr, lt})
-	}
-	offer, err := c.pub.CreateOffer(nil)
-	if err != nil {
-		return nil, fmt.Errorf("client: publish offer: %w", err)
-	}
-	if err := c.pub.SetLocalDescription(offer); err != nil {
-		return nil, fmt.Errorf("client: publish offer: %w", err)
-	}
-	sources := make([]protocol.TrackSource, 0, len(all))
-	for _, a := range all {
-		sources = append(sources, protocol.TrackSource{Mid: a.tr.Mid(), Source: a.lt.Source})
-		go drainSenderRTCP(a.tr.Sender(), a.lt.OnKeyframeRequest)
-	}
-	env, err := c.Request(ctx, protocol.TypePublishOffer, protocol.PublishOffer{SDP: offer.SDP, Tracks: sources})
-	if err != nil {
-		return nil, err
-	}
-	var answer protocol.PublishAnswer
-	if err := json.Unmarshal(env.Data, &answer); err != nil {
-		return nil, fmt.Errorf("client: publish answer: %w", err)
-	}
-	if err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}); err != nil {
-		return nil, fmt.Errorf("client: apply publish answer: %w", err)
-	}
-	c.flushCandidates(c.pub, &c.pubQueue)
-	return answer.Tracks, nil
-}
-
-// Events delivers room events (participant_*, track_*, unsolicited errors) in the order the server sent them.
+// Events delivers room events (participant_*, track_*, stream_state, publisher_layers, active_speakers,
+// unsolicited errors) in the order the server sent them.
 func (c *Client) Events() <-chan protocol.Envelope { return c.events }
 
 // Done is closed when the socket has ended.
@@ -235,6 +267,31 @@ func (c *Client) Track(id string) (protocol.Track, bool) {
 	defer c.mu.Unlock()
 	t, ok := c.tracks[id]
 	return t, ok
+}
+
+// StreamState returns the last stream_state the server sent about a track this client receives.
+func (c *Client) StreamState(trackID string) (protocol.StreamState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.streamStates[trackID]
+	return s, ok
+}
+
+// ActiveSpeakers returns the speakers of the last active_speakers message, loudest first.
+func (c *Client) ActiveSpeakers() []protocol.Speaker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]protocol.Speaker(nil), c.speakers...)
+}
+
+// SetTrackSettings tells the server how this client wants a track it receives (adaptive stream): paused,
+// a layer cap, the render size, a priority. It replaces earlier settings for that track. Invalid settings
+// are refused here rather than by the server.
+func (c *Client) SetTrackSettings(s protocol.TrackSettings) error {
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("client: track settings: %w", err)
+	}
+	return c.Send(protocol.TypeTrackSettings, s)
 }
 
 // PublishConnection and SubscribeConnection expose the PeerConnections, e.g. for stats.
@@ -264,11 +321,15 @@ func (c *Client) SendRaw(frame []byte) error {
 // Request sends a message with a fresh id and waits for the reply carrying that id. A protocol error
 // reply is returned as a *protocol.Error.
 func (c *Client) Request(ctx context.Context, typ string, data any) (protocol.Envelope, error) {
+	return c.request(ctx, typ, data, nil)
+}
+
+func (c *Client) request(ctx context.Context, typ string, data any, onReply func(protocol.Envelope)) (protocol.Envelope, error) {
 	c.mu.Lock()
 	c.nextID++
 	id := strconv.Itoa(c.nextID)
 	reply := make(chan protocol.Envelope, 1)
-	c.waiting[id] = reply
+	c.waiting[id] = pendingReply{ch: reply, onReply: onReply}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -322,16 +383,4 @@ func (c *Client) Close() error {
 func (c *Client) Disconnect() {
 	_ = c.conn.Close()
 	<-c.done
-}
-
-func drainSenderRTCP(sender *webrtc.RTPSender, onKeyframe func()) {
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		if onKeyframe != nil && wantsKeyframe(pkts) {
-			onKeyframe()
-		}
-	}
 }

@@ -3,8 +3,8 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/huddlehq/huddle/signaling/protocol"
@@ -25,10 +25,16 @@ func (c *Client) readLoop() {
 		}
 		if env.ID != "" {
 			c.mu.Lock()
-			reply := c.waiting[env.ID]
+			reply, ok := c.waiting[env.ID]
 			c.mu.Unlock()
-			if reply != nil {
-				reply <- env
+			if ok {
+				if reply.onReply != nil {
+					reply.onReply(env)
+				}
+				select { // buffered for one reply; a second one with the same id is not ours to block on
+				case reply.ch <- env:
+				default:
+				}
 				continue
 			}
 		}
@@ -58,6 +64,24 @@ func (c *Client) handle(env protocol.Envelope) {
 		if json.Unmarshal(env.Data, &ev) == nil {
 			c.mu.Lock()
 			delete(c.tracks, ev.Track.ID)
+			delete(c.streamStates, ev.Track.ID)
+			delete(c.published, ev.Track.ID)
+			c.mu.Unlock()
+		}
+	case protocol.TypePublisherLayers:
+		c.handlePublisherLayers(env)
+	case protocol.TypeStreamState:
+		var st protocol.StreamState
+		if json.Unmarshal(env.Data, &st) == nil {
+			c.mu.Lock()
+			c.streamStates[st.TrackID] = st
+			c.mu.Unlock()
+		}
+	case protocol.TypeActiveSpeakers:
+		var as protocol.ActiveSpeakers
+		if json.Unmarshal(env.Data, &as) == nil {
+			c.mu.Lock()
+			c.speakers = as.Speakers
 			c.mu.Unlock()
 		}
 	}
@@ -92,7 +116,8 @@ func (c *Client) answerSubscribe(env protocol.Envelope) error {
 		c.trackByMid[mid] = id
 	}
 	c.mu.Unlock()
-	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
+	sdp := rewriteSDPCandidates(offer.SDP, "subscribe", c.rewriteRemote)
+	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return fmt.Errorf("apply subscribe offer: %w", err)
 	}
 	c.flushCandidates(c.sub, &c.subQueue)
@@ -111,7 +136,13 @@ func (c *Client) addCandidate(env protocol.Envelope) {
 	if json.Unmarshal(env.Data, &msg) != nil || msg.Candidate == nil {
 		return
 	}
-	init := webrtc.ICECandidateInit{Candidate: msg.Candidate.Candidate, SDPMid: msg.Candidate.SDPMid,
+	cand := msg.Candidate.Candidate
+	if cand != "" && c.rewriteRemote != nil { // "" marks the end of candidates: nothing to rewrite
+		if cand = c.rewriteRemote(msg.Target, cand); cand == "" {
+			return
+		}
+	}
+	init := webrtc.ICECandidateInit{Candidate: cand, SDPMid: msg.Candidate.SDPMid,
 		SDPMLineIndex: msg.Candidate.SDPMLineIndex, UsernameFragment: msg.Candidate.UsernameFragment}
 	pc, queue := c.pub, &c.pubQueue
 	if msg.Target == "subscribe" {
@@ -147,9 +178,16 @@ func (c *Client) handleTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPRece
 	id := c.trackByMid[mid]
 	info := c.tracks[id]
 	c.mu.Unlock()
-	go func() { // interceptors need RTCP drained
+	go func() { // interceptors need RTCP drained; ends when the receiver stops
+		buf := make([]byte, 1500)
 		for {
-			if _, _, err := receiver.ReadRTCP(); err != nil {
+			var err error
+			if rid := track.RID(); rid != "" { // pion refuses Read on a simulcast receiver
+				_, _, err = receiver.ReadSimulcast(buf, rid)
+			} else {
+				_, _, err = receiver.Read(buf)
+			}
+			if err != nil {
 				return
 			}
 		}
@@ -159,14 +197,27 @@ func (c *Client) handleTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPRece
 	}
 }
 
-func wantsKeyframe(pkts []rtcp.Packet) bool {
-	for _, p := range pkts {
-		switch p.(type) {
-		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			return true
-		}
+// rewriteSDPCandidates passes each a=candidate line of a server SDP through rewrite ("" drops the line),
+// so candidates in an SDP get the same treatment as trickled ones.
+func rewriteSDPCandidates(sdp, target string, rewrite func(target, candidate string) string) string {
+	if rewrite == nil || !strings.Contains(sdp, "a=candidate:") {
+		return sdp
 	}
-	return false
+	lines := strings.SplitAfter(sdp, "\n")
+	out := lines[:0]
+	for _, line := range lines {
+		body := strings.TrimRight(line, "\r\n")
+		if !strings.HasPrefix(body, "a=candidate:") {
+			out = append(out, line)
+			continue
+		}
+		cand := rewrite(target, strings.TrimPrefix(body, "a="))
+		if cand == "" {
+			continue
+		}
+		out = append(out, "a="+cand+line[len(body):])
+	}
+	return strings.Join(out, "")
 }
 
 func mustJSON(v any) json.RawMessage {

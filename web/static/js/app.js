@@ -1,12 +1,13 @@
 // app.js: the entry point; wires the screens to a Session.
 //
 // One job: own the page-level state (local media and its mute flags, the
-// current Session) and route between the join screen and the call screen.
-// Reads ?room=, ?name= and ?autojoin=1 so links (and the browser tests) can
-// join directly.
+// screen share, the current Session) and route between the join screen and
+// the call screen. Reads ?room=, ?name=, ?camera=1080 and ?autojoin=1 so
+// links (and the browser tests) can join directly.
 
 import { Session } from './session.js';
 import { getLocalMedia, stopStream } from './media.js';
+import { getScreen } from './screenshare.js';
 import { JoinScreen, validate } from './join.js';
 import { CallScreen } from './call.js';
 import { Banners } from './banners.js';
@@ -27,6 +28,7 @@ const local = {
   mediaReady: null, // promise of the current getUserMedia attempt
   micMuted: false,
   camOff: false,
+  screen: null, // {stream, track} while we share a screen
 };
 let session = null;
 let last = null; // {room, name} of the last join, for Rejoin
@@ -38,11 +40,14 @@ const join = new JoinScreen({
   onToggleMic: () => setMic(!local.micMuted),
   onToggleCam: () => setCam(!local.camOff),
   onRetryMedia: () => acquireMedia(),
+  onQuality: () => acquireMedia(),
 });
 const call = new CallScreen({
   onToggleMic: () => setMic(!local.micMuted),
   onToggleCam: () => setCam(!local.camOff),
+  onToggleScreen: () => (local.screen ? stopScreen() : startScreen()),
   onLeave: () => leave(),
+  onTrackSettings: (trackId, settings) => session?.setTrackSettings(trackId, settings),
 });
 
 exposeTestHooks({
@@ -51,6 +56,19 @@ exposeTestHooks({
   remoteTiles: () => call.remoteTiles(),
   stats: () => (session ? session.stats() : Promise.resolve([])),
   banners: () => banners.texts(),
+  setTrackSettings: (trackId, settings) => {
+    // From now on adaptive stream leaves this track alone, so a test's
+    // settings are not overwritten by the next resize.
+    call.adaptive.hold(trackId);
+    return !!session?.setTrackSettings(trackId, settings);
+  },
+  adaptiveSettings: (trackId) => call.adaptive.lastSent(trackId),
+  remoteVideoStats: () => (session ? session.remoteVideoStats() : Promise.resolve([])),
+  localVideoStats: () => (session ? session.localVideoStats() : Promise.resolve([])),
+  declaredLayers: (trackId) => session?.publisher?.declaredLayers(trackId) ?? null,
+  speakers: () => (session ? session.speakers : []),
+  screenTrackId: () => session?.publisher?.trackIdOf('screen') ?? null,
+  cameraTrackId: () => session?.publisher?.trackIdOf('video') ?? null,
 });
 
 function hasKind(kind) {
@@ -82,7 +100,7 @@ function acquireMedia() {
   join.setMediaPending();
   local.mediaReady = (async () => {
     stopStream(local.stream);
-    const { stream, message } = await getLocalMedia();
+    const { stream, message } = await getLocalMedia({ quality: join.quality() });
     local.stream = stream;
     // Keep the user's choices across a retry.
     for (const t of stream?.getAudioTracks() || []) t.enabled = !local.micMuted;
@@ -127,11 +145,18 @@ async function joinRoom(room, name) {
   session = s;
   s.addEventListener('participant', (e) => call.addParticipant(e.detail.participant));
   s.addEventListener('participant-left', (e) => call.removeParticipant(e.detail.participantId));
-  s.addEventListener('media', (e) => call.setMedia(e.detail.participantId, e.detail.kind, e.detail.track));
+  s.addEventListener('media', (e) => {
+    const d = e.detail;
+    call.setMedia(d.participantId, d.kind, d.track, d.trackId, d.group);
+  });
   s.addEventListener('muted', (e) => call.setMuted(e.detail.participantId, e.detail.kind, e.detail.muted));
+  s.addEventListener('screen', (e) => call.setScreen(e.detail.participantId, e.detail.present));
+  s.addEventListener('stream-state', (e) => call.setStreamState(e.detail.trackId, e.detail));
+  s.addEventListener('speakers', (e) => call.setSpeakers(e.detail.speakers, s.participantId));
   s.addEventListener('error', (e) => showError(e.detail));
   s.addEventListener('closed', (e) => {
     if (session !== s || e.detail.expected) return;
+    endScreen();
     call.hide();
     join.show('The connection to the server was lost.');
     banners.show('lost', {
@@ -158,6 +183,53 @@ async function joinRoom(room, name) {
   }
 }
 
+/** Asks for a screen and publishes it; the user may cancel the browser's picker. */
+async function startScreen() {
+  const s = session;
+  if (!s || s.state !== 'joined' || local.screen) return;
+  banners.dismiss('screen');
+  const { stream, track, message } = await getScreen();
+  if (!track) {
+    if (message) banners.show('screen', { title: 'Cannot share the screen.', text: message, tone: 'warning' });
+    return;
+  }
+  if (session !== s || s.state !== 'joined' || local.screen) {
+    stopStream(stream);
+    return;
+  }
+  local.screen = { stream, track };
+  // The browser's own "Stop sharing" bar ends the track without us.
+  track.addEventListener('ended', () => {
+    if (local.screen && local.screen.track === track) stopScreen();
+  });
+  call.setScreenSharing(true);
+  call.setLocalScreen(track);
+  try {
+    await s.publishScreen(track, stream);
+  } catch (err) {
+    if (local.screen && local.screen.track === track) endScreen();
+    if (session === s && s.state === 'joined') {
+      banners.show('screen', { title: 'Cannot share the screen.', text: err.message || String(err), tone: 'warning' });
+    }
+  }
+}
+
+/** Stops our screen share: unpublishes it and releases the capture. */
+function stopScreen() {
+  if (!local.screen) return;
+  session?.unpublishScreen();
+  endScreen();
+}
+
+/** Forgets the local screen share (the session, if any, is already done with it). */
+function endScreen() {
+  if (!local.screen) return;
+  stopStream(local.screen.stream);
+  local.screen = null;
+  call.setLocalScreen(null);
+  call.setScreenSharing(false);
+}
+
 function rejoin() {
   if (last) enter(last.room, last.name);
 }
@@ -165,6 +237,7 @@ function rejoin() {
 function leave() {
   if (!session) return;
   const room = session.room || last?.room;
+  endScreen();
   session.leave();
   call.hide();
   banners.clear();
@@ -190,7 +263,7 @@ function init() {
       name = '';
     }
   }
-  join.prefill(q.get('room') || '', name);
+  join.prefill(q.get('room') || '', name, q.get('camera') || '');
   renderLocal();
   acquireMedia();
   if (q.get('autojoin') === '1' && q.get('room') && q.get('name')) {

@@ -1,20 +1,30 @@
 // call.js: the call screen.
 //
 // One job: show a room in progress: the header (room, head count), the tile
-// grid (ours first, one per remote participant) and the controls bar. It
-// turns session events into tile updates and button clicks into callbacks;
-// it does not talk to the server itself.
+// grid (ours first, one per remote participant, one per screen share) and the
+// controls bar. It turns session events into tile updates (media, mute,
+// screen shares, who speaks, paused video) and button clicks into callbacks,
+// decides which tile is featured (pinned by the user, or a new screen share),
+// and keeps adaptive stream told about every remote video tile. It does not
+// talk to the server itself.
 
 import { Grid } from './grid.js';
 import { Tile } from './tile.js';
-import { renderButton, renderMicButton, renderCamButton } from './icons.js';
+import { AdaptiveStream } from './adaptive.js';
+import { renderButton, renderMicButton, renderCamButton, renderScreenButton } from './icons.js';
 import { onAudioBlocked, unlockAudio } from './autoplay.js';
+import { canShareScreen } from './screenshare.js';
 
 const LOCAL_ID = 'local';
+const LOCAL_SCREEN_ID = 'local-screen';
+
+/** The id of a participant's screen share tile. */
+const screenTileId = (participantId) => `screen:${participantId}`;
 
 export class CallScreen {
   /**
-   * @param {{onToggleMic(): void, onToggleCam(): void, onLeave(): void}} actions
+   * @param {{onToggleMic(): void, onToggleCam(): void, onToggleScreen(): void, onLeave(): void,
+   *          onTrackSettings(trackId: string, settings: object): void}} actions
    */
   constructor(actions) {
     const $ = (id) => document.getElementById(id);
@@ -23,14 +33,21 @@ export class CallScreen {
     this.countEl = $('call-count');
     this.micBtn = $('toggle-mic');
     this.camBtn = $('toggle-cam');
+    this.screenBtn = $('toggle-screen');
     this.leaveBtn = $('leave');
     this.audioBtn = $('enable-audio');
     this.grid = new Grid($('stage'), $('grid'));
+    this.adaptive = new AdaptiveStream((trackId, settings) => actions.onTrackSettings(trackId, settings));
+    this.pinned = null; // tile id the user (or a new screen share) made large
+    this.streamStates = new Map(); // trackId -> latest stream_state
+    this.speaking = new Set(); // tile ids highlighted as speaking
 
     renderButton(this.leaveBtn, { iconName: 'leave', text: 'Leave', ariaLabel: 'Leave the room' });
     renderButton(this.audioBtn, { iconName: 'speaker', text: 'Click to enable audio', ariaLabel: 'Enable audio from other participants' });
+    this.setScreenSharing(false);
     this.micBtn.addEventListener('click', () => actions.onToggleMic());
     this.camBtn.addEventListener('click', () => actions.onToggleCam());
+    this.screenBtn.addEventListener('click', () => actions.onToggleScreen());
     this.leaveBtn.addEventListener('click', () => actions.onLeave());
     // Browsers refuse sound until the page had a user gesture; this click is one.
     this.audioBtn.addEventListener('click', () => unlockAudio());
@@ -47,6 +64,7 @@ export class CallScreen {
     const tile = this.grid.get(LOCAL_ID) || this.grid.add(new Tile({ id: LOCAL_ID, name, local: true }));
     tile.setName(name);
     tile.setStream(stream);
+    this.name = name;
     this.#updateCount();
     // Recompute now that the stage has its real size.
     this.grid.layout();
@@ -54,8 +72,13 @@ export class CallScreen {
 
   hide() {
     this.screen.hidden = true;
+    this.adaptive.clear();
     this.grid.clear();
+    this.pinned = null;
+    this.streamStates.clear();
+    this.speaking.clear();
     this.audioBtn.hidden = true;
+    this.setScreenSharing(false);
     document.title = 'Huddle';
   }
 
@@ -70,13 +93,32 @@ export class CallScreen {
     }
   }
 
+  /** Renders the share button; it is hidden where the browser cannot share (phones). */
+  setScreenSharing(sharing) {
+    renderScreenButton(this.screenBtn, sharing);
+    this.screenBtn.hidden = !canShareScreen();
+  }
+
+  /** Shows our own screen share as a small tile (track), or removes it (null). */
+  setLocalScreen(track) {
+    if (!track) {
+      this.grid.remove(LOCAL_SCREEN_ID);
+      return;
+    }
+    const tile = this.grid.get(LOCAL_SCREEN_ID) ||
+      this.grid.add(new Tile({ id: LOCAL_SCREEN_ID, name: this.name || '', local: true, screen: true }));
+    tile.setMicMuted(false);
+    tile.setTrack('video', track);
+  }
+
   addParticipant(p) {
     const tile = this.grid.get(p.id);
     if (tile) {
       tile.setName(p.name);
+      this.grid.get(screenTileId(p.id))?.setName(p.name);
       return;
     }
-    const t = new Tile({ id: p.id, name: p.name });
+    const t = new Tile({ id: p.id, name: p.name, onPin: () => this.#togglePin(p.id) });
     // Until track metadata says otherwise, a newcomer has no audio/video.
     t.setMicMuted(true);
     t.setCameraOff(true);
@@ -85,12 +127,53 @@ export class CallScreen {
   }
 
   removeParticipant(id) {
-    this.grid.remove(id);
+    this.#removeTile(screenTileId(id));
+    this.#removeTile(id);
     this.#updateCount();
   }
 
-  setMedia(participantId, kind, track) {
-    this.grid.get(participantId)?.setTrack(kind, track);
+  /** A participant started (present) or stopped sharing a screen. */
+  setScreen(participantId, present) {
+    const id = screenTileId(participantId);
+    if (!present) {
+      this.#removeTile(id);
+      return;
+    }
+    if (this.grid.get(id)) return;
+    const person = this.grid.get(participantId);
+    const t = new Tile({
+      id,
+      name: person ? person.name : '',
+      screen: true,
+      participantId,
+      onPin: () => this.#togglePin(id),
+    });
+    t.setMicMuted(false);
+    this.grid.add(t);
+    // A new screen share is what everyone should look at: feature it, as if
+    // pinned (so one click on its pin button gives the grid back).
+    this.pinned = id;
+    this.#applyFeatured();
+  }
+
+  /**
+   * Shows track (or nothing) as participantId's media of this kind: on their
+   * own tile (group 'camera') or on their screen share tile ('screen').
+   */
+  setMedia(participantId, kind, track, trackId = null, group = 'camera') {
+    const tile = this.grid.get(group === 'screen' ? screenTileId(participantId) : participantId);
+    if (!tile) return;
+    tile.setTrack(kind, track);
+    if (kind !== 'video') return;
+    if (tile.videoTrackId && tile.videoTrackId !== trackId) this.adaptive.unobserve(tile.videoTrackId);
+    tile.videoTrackId = track ? trackId : null;
+    if (tile.videoTrackId) {
+      this.adaptive.observe(tile.videoTrackId, tile.video, this.#priorityOf(tile));
+      tile.el.dataset.trackId = tile.videoTrackId;
+    } else {
+      delete tile.el.dataset.trackId;
+    }
+    tile.setStreamState(tile.videoTrackId ? this.streamStates.get(tile.videoTrackId) ?? null : null);
   }
 
   setMuted(participantId, kind, muted) {
@@ -100,16 +183,87 @@ export class CallScreen {
     else tile.setCameraOff(muted);
   }
 
-  /** [{participantId, name, videoWidth, videoHeight}] for tests. */
+  /** What the server forwards of a video track we receive (`stream_state`). */
+  setStreamState(trackId, st) {
+    this.streamStates.set(trackId, st);
+    for (const tile of this.grid.tiles.values()) {
+      if (tile.videoTrackId === trackId) tile.setStreamState(st);
+    }
+  }
+
+  /**
+   * Highlights who speaks (`active_speakers`, loudest first; selfId marks
+   * us) and makes sure the loudest other person is in view.
+   */
+  setSpeakers(speakers, selfId) {
+    const now = new Set();
+    for (const s of speakers) now.add(s.participantId === selfId ? LOCAL_ID : s.participantId);
+    for (const id of this.speaking) if (!now.has(id)) this.grid.get(id)?.setSpeaking(false);
+    for (const id of now) this.grid.get(id)?.setSpeaking(true);
+    this.speaking = now;
+    const loudest = speakers.find((s) => s.participantId !== selfId);
+    if (loudest) this.grid.bringForward(loudest.participantId);
+  }
+
+  /** For tests: one entry per remote tile (people and screen shares). */
   remoteTiles() {
     return this.grid.remote().map((t) => {
       const { width, height } = t.videoSize();
-      return { participantId: t.id, name: t.name, videoWidth: width, videoHeight: height };
+      return {
+        participantId: t.participantId,
+        tileId: t.id,
+        name: t.name,
+        screen: t.screen,
+        trackId: t.videoTrackId,
+        videoWidth: width,
+        videoHeight: height,
+        pinned: t.pinned,
+        featured: this.grid.featured === t.id,
+        speaking: t.el.classList.contains('tile--speaking'),
+        streamState: t.el.dataset.streamState || '',
+        layer: t.el.dataset.layer || '',
+        notice: t.notice.textContent,
+        priority: this.#priorityOf(t),
+      };
     });
   }
 
+  #togglePin(id) {
+    this.pinned = this.pinned === id ? null : id;
+    this.#applyFeatured();
+  }
+
+  #removeTile(id) {
+    const tile = this.grid.get(id);
+    if (!tile) return;
+    if (tile.videoTrackId) this.adaptive.unobserve(tile.videoTrackId);
+    this.speaking.delete(id);
+    this.grid.remove(id);
+    if (this.pinned === id) {
+      // Another screen share still running takes its place; else the grid.
+      const other = this.grid.remote().find((t) => t.screen);
+      this.pinned = other ? other.id : null;
+    }
+    this.#applyFeatured();
+  }
+
+  /** Makes the pinned tile the featured one and re-ranks every remote video. */
+  #applyFeatured() {
+    const id = this.pinned && this.grid.get(this.pinned) ? this.pinned : null;
+    if (this.grid.featured !== id) this.grid.setFeatured(id);
+    for (const tile of this.grid.tiles.values()) {
+      tile.setPinned(tile.id === id);
+      if (tile.videoTrackId) this.adaptive.setPriority(tile.videoTrackId, this.#priorityOf(tile));
+    }
+  }
+
+  /** Screen shares and the featured tile first when bandwidth is short. */
+  #priorityOf(tile) {
+    return tile.screen || this.grid.featured === tile.id ? 'high' : 'normal';
+  }
+
   #updateCount() {
-    const n = this.grid.tiles.size;
+    const n = [...this.grid.tiles.values()].filter((t) => !t.screen).length;
     this.countEl.textContent = n === 1 ? 'Only you' : `${n} people`;
   }
 }

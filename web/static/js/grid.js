@@ -1,13 +1,17 @@
 // grid.js: the tile grid of the call screen.
 //
-// One job: hold the tiles and size them. For n tiles in the stage it picks the
-// column count that gives the largest 16:9 tile that still fits without
-// scrolling (what CSS grid alone cannot do: auto-fit knows widths, not the
-// height left over), and re-lays out whenever the stage changes size. Below a
-// minimum tile width it lets the stage scroll instead of shrinking further.
+// One job: hold the tiles, order them and size them. For n tiles in the stage
+// it picks the column count that gives the largest 16:9 tile that still fits
+// without scrolling (what CSS grid alone cannot do: auto-fit knows widths, not
+// the height left over), and re-lays out whenever the stage changes size.
+// Below a minimum tile width it lets the stage scroll instead of shrinking
+// further. One tile may be featured (pinned, or a screen share): it goes
+// first and large, and the others become a row of thumbnails under it.
 
 const GAP = 12; // px between tiles; matches --gap in style.css
 const MIN_TILE_W = 180; // below this names and badges stop being readable
+const THUMB_SHARE = 0.22; // of the stage's height, for the thumbnail row under a featured tile
+const MAX_THUMB_W = 320;
 
 export class Grid {
   /**
@@ -18,14 +22,20 @@ export class Grid {
     this.stage = stage;
     this.gridEl = gridEl;
     this.tiles = new Map(); // id -> Tile, in insertion order
+    this.featured = null; // id of the large tile, or null
     this.observer = new ResizeObserver(() => this.layout());
     this.observer.observe(stage);
   }
 
-  /** Adds a tile; the local tile goes first so "You" is always in one place. */
+  /**
+   * Adds a tile; the local tile goes first (after a featured one) so "You"
+   * is always in one place, and our own screen share right after it.
+   */
   add(tile) {
     this.tiles.set(tile.id, tile);
-    if (tile.local) this.gridEl.prepend(tile.el);
+    const own = [...this.tiles.values()].find((t) => t.local && !t.screen && t !== tile);
+    if (tile.local && !tile.screen) this.#placeBack(tile);
+    else if (tile.local && own) own.el.after(tile.el);
     else this.gridEl.append(tile.el);
     this.layout();
     return tile;
@@ -40,14 +50,45 @@ export class Grid {
     if (!tile) return;
     tile.destroy();
     this.tiles.delete(id);
-    this.layout();
+    if (this.featured === id) this.setFeatured(null);
+    else this.layout();
   }
 
   /** Removes every tile (leaving the room). */
   clear() {
     for (const tile of this.tiles.values()) tile.destroy();
     this.tiles.clear();
+    this.featured = null;
     this.layout();
+  }
+
+  /** Makes tile id the large one (null: none, every tile the same size). */
+  setFeatured(id) {
+    if (id !== null && !this.tiles.has(id)) id = null;
+    const prev = this.featured ? this.tiles.get(this.featured) : null;
+    if (prev) prev.el.classList.remove('tile--featured');
+    this.featured = id;
+    const tile = id ? this.tiles.get(id) : null;
+    if (tile) {
+      tile.el.classList.add('tile--featured');
+      // First in the DOM too, so keyboard and screen-reader order follows what is seen.
+      this.gridEl.prepend(tile.el);
+    }
+    if (prev && prev !== tile) this.#placeBack(prev);
+    this.layout();
+  }
+
+  /**
+   * Moves tile id to the front of the other participants' tiles when it is
+   * out of sight (the stage scrolls because the room is large): the person
+   * speaking should be seen. Tiles in view stay put, so the grid does not
+   * reshuffle every time someone else talks.
+   */
+  bringForward(id) {
+    const tile = this.tiles.get(id);
+    if (!tile || tile.local || id === this.featured || this.#inView(tile.el)) return;
+    const first = [...this.gridEl.children].find((el) => el !== tile.el && !this.#isPinnedFirst(el));
+    if (first && first !== tile.el) this.gridEl.insertBefore(tile.el, first);
   }
 
   /** The tiles of other participants. */
@@ -61,6 +102,9 @@ export class Grid {
     const w = this.stage.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     const h = this.stage.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
     if (n === 0 || w <= 0 || h <= 0) return;
+    this.gridEl.dataset.count = String(n);
+    if (this.featured && n > 1 && this.#layoutFeatured(n, w, h)) return;
+    this.gridEl.classList.remove('grid--featured');
 
     let best = { cols: 1, tileW: 0 };
     for (let cols = 1; cols <= n; cols++) {
@@ -81,7 +125,53 @@ export class Grid {
     // Capping the width makes the flex container wrap after `cols` tiles,
     // and centres an incomplete last row.
     this.gridEl.style.maxWidth = `${cols * tileW + (cols - 1) * GAP}px`;
-    this.gridEl.dataset.count = String(n);
+  }
+
+  /**
+   * The featured tile as large as fits above one row of thumbnails; further
+   * thumbnail rows scroll. Returns false when the stage is too small for a
+   * featured tile to be any larger than a thumbnail.
+   */
+  #layoutFeatured(n, w, h) {
+    const m = n - 1;
+    let thumbW = Math.min(MAX_THUMB_W, w, Math.max(MIN_TILE_W, h * THUMB_SHARE * (16 / 9)));
+    const cols = Math.max(1, Math.min(m, Math.floor((w + GAP) / (thumbW + GAP))));
+    // Fewer thumbnails than fit: keep their size; more: share the width.
+    if (m > cols) thumbW = Math.min(thumbW, (w - GAP * (cols - 1)) / cols);
+    thumbW = Math.floor(thumbW);
+    const thumbH = thumbW * (9 / 16);
+    const featuredW = Math.floor(Math.min(w, (h - thumbH - GAP) * (16 / 9)));
+    if (featuredW < thumbW * 1.5) return false;
+    const rowW = cols * thumbW + (cols - 1) * GAP;
+    this.gridEl.classList.add('grid--featured');
+    this.gridEl.style.setProperty('--tile-w', `${thumbW}px`);
+    this.gridEl.style.setProperty('--featured-w', `${featuredW}px`);
+    this.gridEl.style.maxWidth = `${Math.max(featuredW, rowW)}px`;
+    return true;
+  }
+
+  /** Puts a tile that stops being featured back where it belongs: ours first, others after. */
+  #placeBack(tile) {
+    if (tile.local && !tile.screen) {
+      const after = this.featured ? this.tiles.get(this.featured)?.el : null;
+      if (after) after.after(tile.el);
+      else this.gridEl.prepend(tile.el);
+    } else {
+      this.gridEl.append(tile.el);
+    }
+  }
+
+  /** The featured tile and our own tile keep the first places. */
+  #isPinnedFirst(el) {
+    const id = el.dataset.tileId;
+    const t = this.tiles.get(id);
+    return id === this.featured || (!!t && t.local && !t.screen);
+  }
+
+  #inView(el) {
+    const r = el.getBoundingClientRect();
+    const s = this.stage.getBoundingClientRect();
+    return r.top >= s.top - 1 && r.bottom <= s.bottom + 1 && r.left >= s.left - 1 && r.right <= s.right + 1;
   }
 
   destroy() {

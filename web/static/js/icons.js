@@ -13,6 +13,9 @@ const PATHS = {
   leave: '<path d="M9 20.5H5.5a2 2 0 0 1-2-2v-13a2 2 0 0 1 2-2H9"/><path d="M15.5 16.5l4.5-4.5-4.5-4.5"/><path d="M20 12H9"/>',
   speaker: '<path d="M11 5L6.5 9H3v6h3.5L11 19z"/><path d="M15.5 9a4.5 4.5 0 0 1 0 6"/><path d="M18.5 6a8.5 8.5 0 0 1 0 12"/>',
   close: '<path d="M18 6L6 18"/><path d="M6 6l12 12"/>',
+  screen: '<rect x="2.5" y="3.5" width="19" height="13" rx="2"/><path d="M8 20.5h8"/><path d="M12 16.5v4"/><path d="M12 13V7"/><path d="M9 9.5l3-3 3 3"/>',
+  screenOff: '<rect x="2.5" y="3.5" width="19" height="13" rx="2"/><path d="M8 20.5h8"/><path d="M12 16.5v4"/><path d="M9.5 7.5l5 5"/><path d="M14.5 7.5l-5 5"/>',
+  pin: '<path d="M9 3.5h6"/><path d="M10 3.5v5.5l-3 3.5h10l-3-3.5V3.5"/><path d="M12 12.5v8"/>',
 };
 
 /** Returns the markup of an icon; decorative, so hidden from screen readers. */
@@ -43,6 +46,17 @@ export function renderMicButton(btn, muted, available = true) {
   });
   btn.disabled = !available;
   btn.classList.toggle('is-off', muted);
+}
+
+/** The screen share toggle: "pressed" means we are sharing. */
+export function renderScreenButton(btn, sharing) {
+  renderButton(btn, {
+    iconName: sharing ? 'screenOff' : 'screen',
+    text: sharing ? 'Stop share' : 'Share',
+    ariaLabel: sharing ? 'Stop sharing your screen' : 'Share your screen',
+    pressed: sharing,
+  });
+  btn.classList.toggle('is-active', sharing);
 }
 
 /** The camera toggle: "pressed" means the camera is off. */

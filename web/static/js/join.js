@@ -1,11 +1,13 @@
 // join.js: the join screen.
 //
 // One job: the form before a call: room and name fields with validation, the
-// camera preview with microphone/camera toggles, and the explanation when
-// the camera or microphone cannot be used. It reports intentions through
-// callbacks and never talks to the server.
+// camera quality (720p, or 1080p for consultation cameras), the camera
+// preview with microphone/camera toggles, and the explanation when the camera
+// or microphone cannot be used. It reports intentions through callbacks and
+// never talks to the server.
 
 import { renderMicButton, renderCamButton } from './icons.js';
+import { CAMERA_QUALITIES } from './media.js';
 
 const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -21,7 +23,7 @@ export function validate(room, name) {
 export class JoinScreen {
   /**
    * @param {{onJoin(room: string, name: string): void, onToggleMic(): void,
-   *          onToggleCam(): void, onRetryMedia(): void}} actions
+   *          onToggleCam(): void, onRetryMedia(): void, onQuality(quality: string): void}} actions
    */
   constructor(actions) {
     const $ = (id) => document.getElementById(id);
@@ -39,6 +41,7 @@ export class JoinScreen {
     this.retry = $('media-retry');
     this.micBtn = $('join-mic');
     this.camBtn = $('join-cam');
+    this.qualitySelect = $('camera-quality');
 
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -54,6 +57,7 @@ export class JoinScreen {
     this.micBtn.addEventListener('click', () => actions.onToggleMic());
     this.camBtn.addEventListener('click', () => actions.onToggleCam());
     this.retry.addEventListener('click', () => actions.onRetryMedia());
+    this.qualitySelect.addEventListener('change', () => actions.onQuality(this.quality()));
     // The preview shows the avatar until the camera delivers frames.
     this.preview.addEventListener('resize', () => this.#updatePreview());
     this.preview.addEventListener('loadeddata', () => this.#updatePreview());
@@ -64,9 +68,15 @@ export class JoinScreen {
     return { room: this.room.value.trim(), name: this.name.value.trim() };
   }
 
-  prefill(room, name) {
+  prefill(room, name, quality) {
     if (room) this.room.value = room;
     if (name) this.name.value = name;
+    if (CAMERA_QUALITIES.includes(quality)) this.qualitySelect.value = quality;
+  }
+
+  /** The chosen camera quality: '720' or '1080'. */
+  quality() {
+    return CAMERA_QUALITIES.includes(this.qualitySelect.value) ? this.qualitySelect.value : '720';
   }
 
   show(lead) {

@@ -1,21 +1,31 @@
 // media.js: getting the local camera and microphone.
 //
-// One job: ask for audio+video (1280x720), fall back to whichever of the two
+// One job: ask for audio+video (1280x720, or 1920x1080 for a consultation
+// camera that must show fine detail), fall back to whichever of the two
 // exists, and turn getUserMedia's exceptions into a sentence a clinician or a
 // teacher can act on. Joining without media (receive-only) stays possible.
 
-const VIDEO = {
-  width: { ideal: 1280 },
-  height: { ideal: 720 },
-  frameRate: { ideal: 30 },
-};
+/** Camera qualities the join screen offers; the value is also the ?camera= URL parameter. */
+export const CAMERA_QUALITIES = ['720', '1080'];
+
+/** Constraints for a camera quality. `ideal` lets a smaller camera still start. */
+function videoConstraints(quality) {
+  const hd = quality === '1080';
+  return {
+    width: { ideal: hd ? 1920 : 1280 },
+    height: { ideal: hd ? 1080 : 720 },
+    frameRate: { ideal: 30 },
+  };
+}
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 /**
  * Resolves with {stream, message}: stream is a MediaStream or null, message a
  * user-facing explanation when something is missing, otherwise null.
+ * @param {{quality?: '720'|'1080'}} [opts]
  */
-export async function getLocalMedia() {
+export async function getLocalMedia({ quality = '720' } = {}) {
+  const video = videoConstraints(quality);
   const md = navigator.mediaDevices;
   if (!md || !md.getUserMedia) {
     return {
@@ -24,7 +34,7 @@ export async function getLocalMedia() {
     };
   }
   try {
-    return { stream: await md.getUserMedia({ audio: AUDIO, video: VIDEO }), message: null };
+    return { stream: await md.getUserMedia({ audio: AUDIO, video }), message: null };
   } catch (err) {
     // A refusal applies to both devices: asking again one by one would only
     // show more prompts. Anything else may concern one device, so try each.
@@ -35,7 +45,7 @@ export async function getLocalMedia() {
     if (audioOnly) {
       return { stream: audioOnly, message: `No camera (${short(err)}). Others will hear you but not see you.` };
     }
-    const videoOnly = await tryGet(md, { video: VIDEO });
+    const videoOnly = await tryGet(md, { video });
     if (videoOnly) {
       return { stream: videoOnly, message: `No microphone (${short(err)}). Others will see you but not hear you.` };
     }

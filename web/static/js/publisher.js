@@ -1,9 +1,14 @@
 // publisher.js: the publish PeerConnection (the client offers).
 //
-// One job: send our microphone and camera. It adds send-only transceivers
-// (audio first, then video), names each m-line's source in `publish_offer`,
+// One job: send our microphone, camera and screen share. It adds send-only
+// transceivers (audio first, then video), sends the camera as simulcast
+// (simulcast.js), names each m-line's source and layers in `publish_offer`,
 // applies `publish_answer`, remembers the server's trackId for each of our
-// tracks, and keeps the server's muted flag in step with track.enabled.
+// tracks, keeps the server's muted flag in step with track.enabled, and turns
+// simulcast layers on and off when the server says whether anyone watches
+// them (dynacast, `publisher_layers`).
+
+import { cameraSimulcast, SCREEN_ENCODING } from './simulcast.js';
 
 /** Source names from PROTOCOL.md, by track kind, for the camera/mic case. */
 const SOURCE_BY_KIND = { audio: 'microphone', video: 'camera' };
@@ -16,7 +21,11 @@ export class Publisher {
   constructor(peer, signaling) {
     this.peer = peer;
     this.signaling = signaling;
-    this.local = new Map(); // kind -> {track, transceiver, trackId, muted}
+    // source ('microphone' | 'camera' | 'screen') -> {track, transceiver, trackId, muted, layers}
+    this.local = new Map();
+    // Dynacast updates are applied one at a time: setParameters rejects
+    // parameters read before another setParameters finished.
+    this.layerChain = Promise.resolve();
   }
 
   /**
@@ -33,44 +42,76 @@ export class Publisher {
       // Audio first, then video: the order PROTOCOL.md's example uses and
       // what the server expects when it maps unnamed m-lines.
       for (const track of tracks) {
+        const source = SOURCE_BY_KIND[track.kind];
         // One stream id per transceiver keeps lip sync groups per publisher.
-        const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-        const prev = this.local.get(track.kind);
-        this.local.set(track.kind, {
+        const init = { direction: 'sendonly', streams: [stream] };
+        let layers = null;
+        if (track.kind === 'video') {
+          const plan = cameraSimulcast(track);
+          init.sendEncodings = plan.sendEncodings;
+          layers = plan.layers;
+        }
+        const transceiver = pc.addTransceiver(track, init);
+        const prev = this.local.get(source);
+        this.local.set(source, {
           track,
           transceiver,
           trackId: null,
           muted: prev ? prev.muted : !track.enabled,
+          layers,
         });
       }
+      await this.#negotiate();
+    });
+  }
 
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      // mids exist only after setLocalDescription.
-      const named = [];
-      for (const [kind, entry] of this.local) {
-        named.push({ mid: entry.transceiver.mid, source: SOURCE_BY_KIND[kind] });
-      }
-      const answer = await this.signaling.request(
-        'publish_offer',
-        { sdp: pc.localDescription.sdp, tracks: named },
-        'publish_answer',
-      );
-      await this.peer.setRemote({ type: 'answer', sdp: answer.sdp });
-
-      const byMid = new Map((answer.tracks || []).map((t) => [t.mid, t.trackId]));
-      for (const entry of this.local.values()) {
-        entry.trackId = byMid.get(entry.transceiver.mid) ?? null;
-        // The user may have muted before the server knew the track; the
-        // server starts every track unmuted, so tell it now.
-        if (entry.muted && entry.trackId) this.#sendMute(entry);
+  /**
+   * Publishes a screen capture track as source "screen" on a new
+   * transceiver and renegotiates. One sharp encoding at a low frame rate:
+   * what a shared document needs (simulcast would spend the uplink on
+   * pictures of text nobody can read).
+   * @param {MediaStreamTrack} track  from getDisplayMedia
+   * @param {MediaStream} stream  its stream (one stream id for the share)
+   */
+  publishScreen(track, stream) {
+    return this.peer.run(async () => {
+      if (this.local.has('screen')) throw new Error('a screen share is already published');
+      // Tells the encoder to keep resolution (sharp text) and drop frames
+      // instead when the link is tight.
+      if ('contentHint' in track) track.contentHint = 'detail';
+      const transceiver = this.peer.pc.addTransceiver(track, {
+        direction: 'sendonly',
+        streams: [stream],
+        sendEncodings: [{ ...SCREEN_ENCODING }],
+      });
+      this.local.set('screen', { track, transceiver, trackId: null, muted: false, layers: null });
+      try {
+        await this.#negotiate();
+      } catch (err) {
+        this.#removeSender(transceiver);
+        this.local.delete('screen');
+        throw err;
       }
     });
   }
 
-  /** The server's trackId of our track of this kind, or null before the answer. */
+  /**
+   * Stops the screen share: tells the server (`unpublish`) so everyone
+   * drops the tile at once, and stops sending. The transceiver is not
+   * reused: the server keeps a mid's track id for the life of the PC, so the
+   * next share gets a fresh m-line and so a fresh track.
+   */
+  unpublishScreen() {
+    const entry = this.local.get('screen');
+    if (!entry) return;
+    this.local.delete('screen');
+    if (entry.trackId) this.signaling.send('unpublish', { trackId: entry.trackId });
+    this.peer.run(async () => this.#removeSender(entry.transceiver));
+  }
+
+  /** The server's trackId of our track of this kind ('audio'/'video': mic/camera), or null before the answer. */
   trackIdOf(kind) {
-    return this.local.get(kind)?.trackId ?? null;
+    return this.local.get(SOURCE_BY_KIND[kind] || kind)?.trackId ?? null;
   }
 
   /** Our server trackIds, for telling our own tracks apart in track events. */
@@ -83,12 +124,130 @@ export class Publisher {
    * (track.enabled) and sends `mute` once the server knows its id.
    */
   setMuted(kind, muted) {
-    const entry = this.local.get(kind);
+    const entry = this.local.get(SOURCE_BY_KIND[kind]);
     if (!entry) return;
     entry.track.enabled = !muted;
     if (entry.muted === muted) return;
     entry.muted = muted;
     if (entry.trackId) this.#sendMute(entry);
+  }
+
+  /**
+   * Dynacast: turns our encodings of trackId on or off to match the server's
+   * `publisher_layers` list, so we do not encode and send layers nobody
+   * receives. Rids the message does not name keep their state.
+   * @param {string} trackId
+   * @param {{rid: string, active: boolean}[]} layers
+   */
+  setLayers(trackId, layers) {
+    const entry = [...this.local.values()].find((e) => e.trackId === trackId);
+    if (!entry || !Array.isArray(layers)) return Promise.resolve(false);
+    const want = new Map(layers.filter((l) => l && typeof l.rid === 'string').map((l) => [l.rid, !!l.active]));
+    const sender = entry.transceiver.sender;
+    const step = this.layerChain.then(async () => {
+      const params = sender.getParameters();
+      let changed = false;
+      for (const enc of params.encodings || []) {
+        if (enc.rid && want.has(enc.rid) && enc.active !== want.get(enc.rid)) {
+          enc.active = want.get(enc.rid);
+          changed = true;
+        }
+      }
+      if (changed) await sender.setParameters(params);
+      return changed;
+    });
+    this.layerChain = step.catch((err) => console.warn('huddle: could not apply publisher_layers', err));
+    return step;
+  }
+
+  /**
+   * Per encoding of our video tracks, from the publish PC's outbound-rtp
+   * statistics: [{trackId, source, rid, frameWidth, frameHeight,
+   * framesEncoded, framesPerSecond, bytesSent, active, maxBitrate, maxFramerate,
+   * qualityLimitationReason}]. `active` and the limits are what we asked the
+   * sender for (setParameters), which is what dynacast sets.
+   */
+  async localVideoStats() {
+    const byMid = new Map();
+    for (const [source, e] of this.local) {
+      if (e.track.kind !== 'video' || e.transceiver.mid === null) continue;
+      const params = new Map((e.transceiver.sender.getParameters().encodings || []).map((enc) => [enc.rid || '', enc]));
+      byMid.set(e.transceiver.mid, { source, entry: e, params });
+    }
+    const report = await this.peer.pc.getStats();
+    const out = [];
+    for (const s of report.values()) {
+      if (s.type !== 'outbound-rtp' || s.kind !== 'video') continue;
+      const m = byMid.get(s.mid);
+      if (!m) continue;
+      const rid = s.rid || '';
+      const enc = m.params.get(rid) || {};
+      out.push({
+        trackId: m.entry.trackId,
+        source: m.source,
+        rid,
+        frameWidth: s.frameWidth ?? 0,
+        frameHeight: s.frameHeight ?? 0,
+        framesEncoded: s.framesEncoded ?? 0,
+        framesPerSecond: s.framesPerSecond ?? 0,
+        bytesSent: s.bytesSent ?? 0,
+        active: enc.active !== false,
+        maxBitrate: enc.maxBitrate ?? 0,
+        maxFramerate: enc.maxFramerate ?? 0,
+        qualityLimitationReason: s.qualityLimitationReason ?? '',
+      });
+    }
+    // Lowest layer first, like the layers we declare.
+    const order = { q: 0, h: 1, f: 2 };
+    out.sort((a, b) => (a.source === b.source ? (order[a.rid] ?? 9) - (order[b.rid] ?? 9) : a.source < b.source ? -1 : 1));
+    return out;
+  }
+
+  /** The layers we declared for our track trackId (tests compare them with what is encoded). */
+  declaredLayers(trackId) {
+    return [...this.local.values()].find((e) => e.trackId === trackId)?.layers ?? null;
+  }
+
+  /**
+   * Offers every live transceiver, naming its source (and simulcast
+   * layers), applies the answer and records the server's track ids. Runs
+   * inside peer.run.
+   */
+  async #negotiate() {
+    const pc = this.peer.pc;
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    // mids exist only after setLocalDescription.
+    const named = [];
+    for (const [source, entry] of this.local) {
+      const t = { mid: entry.transceiver.mid, source };
+      if (entry.layers) t.layers = entry.layers;
+      named.push(t);
+    }
+    const answer = await this.signaling.request(
+      'publish_offer',
+      { sdp: pc.localDescription.sdp, tracks: named },
+      'publish_answer',
+    );
+    await this.peer.setRemote({ type: 'answer', sdp: answer.sdp });
+
+    const byMid = new Map((answer.tracks || []).map((t) => [t.mid, t.trackId]));
+    for (const entry of this.local.values()) {
+      const had = entry.trackId;
+      entry.trackId = byMid.get(entry.transceiver.mid) ?? entry.trackId;
+      // The user may have muted before the server knew the track; the
+      // server starts every track unmuted, so tell it now.
+      if (!had && entry.muted && entry.trackId) this.#sendMute(entry);
+    }
+  }
+
+  /** Stops sending on transceiver; its m-line stays (inactive) until the PC closes. */
+  #removeSender(transceiver) {
+    try {
+      if (this.peer.pc.signalingState !== 'closed') this.peer.pc.removeTrack(transceiver.sender);
+    } catch (err) {
+      console.warn('huddle: could not remove the screen share sender', err);
+    }
   }
 
   #sendMute(entry) {

@@ -9,8 +9,13 @@
 //   state             {state}                       'idle' | 'joining' | 'joined' | 'left'
 //   participant       {participant}                 someone is (now) in the room
 //   participant-left  {participantId}
-//   media             {participantId, kind, track}  track is a MediaStreamTrack or null
-//   muted             {participantId, kind, muted}  from track metadata (missing track = muted)
+//   media             {participantId, group, kind, track, trackId}
+//                                                   track is a MediaStreamTrack or null; group is
+//                                                   'camera' (camera + microphone) or 'screen'
+//   muted             {participantId, kind, muted}  camera group, from track metadata (missing track = muted)
+//   screen            {participantId, present}      someone started or stopped sharing a screen
+//   stream-state      {trackId, state, layer, reason}  what the server forwards of a video track we receive
+//   speakers          {speakers}                    [{participantId, level}], loudest first (may include us)
 //   error             {code, message}               server `error`s and local failures
 //   closed            {expected}                    the socket closed; expected after leave()
 
@@ -20,6 +25,12 @@ import { Publisher } from './publisher.js';
 import { Subscriber } from './subscriber.js';
 
 const KINDS = ['audio', 'video'];
+const GROUPS = ['camera', 'screen'];
+
+/** Which tile a track belongs on: a person's own (camera, microphone) or their screen share. */
+function groupOf(t) {
+  return t.source === 'screen' || t.source === 'screen_audio' ? 'screen' : 'camera';
+}
 
 export class Session extends EventTarget {
   constructor(url) {
@@ -31,7 +42,9 @@ export class Session extends EventTarget {
     this.participants = new Map(); // id -> {id, name}, without us
     this.tracks = new Map(); // trackId -> Track metadata (PROTOCOL.md)
     this.received = new Map(); // trackId -> MediaStreamTrack bound by the subscriber
-    this.shown = new Map(); // `${participantId}/${kind}` -> what we last told the UI
+    this.shown = new Map(); // `${participantId}/${group}/${kind}` -> what we last told the UI
+    this.streamStates = new Map(); // trackId -> latest `stream_state` data
+    this.speakers = []; // latest `active_speakers` list
     this.signaling = null;
     this.publisher = null;
     this.subscriber = null;
@@ -94,6 +107,62 @@ export class Session extends EventTarget {
     return this.subscriber ? this.subscriber.stats() : [];
   }
 
+  /**
+   * Sends `track_settings` for a track we receive (adaptive stream): how big
+   * we show it, whether it is hidden, how much it matters. Returns false when
+   * the socket is not open.
+   */
+  setTrackSettings(trackId, settings) {
+    if (this.state !== 'joined' || !trackId) return false;
+    return this.signaling.notify('track_settings', { ...settings, trackId });
+  }
+
+  /** Publishes a screen capture; resolves with its server trackId once negotiated. */
+  async publishScreen(track, stream) {
+    if (this.state !== 'joined') throw new Error('not in a room');
+    await this.publisher.publishScreen(track, stream);
+    return this.publisher.trackIdOf('screen');
+  }
+
+  /** Stops our screen share, if any. */
+  unpublishScreen() {
+    this.publisher?.unpublishScreen();
+  }
+
+  /** Per encoding we send of our video tracks (see Publisher.localVideoStats). */
+  async localVideoStats() {
+    return this.publisher ? this.publisher.localVideoStats() : [];
+  }
+
+  /**
+   * Per video track we receive: [{trackId, participantId, source, frameWidth,
+   * frameHeight, framesDecoded, framesPerSecond, bytesReceived, layer, state,
+   * reason}], where layer/state/reason come from the latest `stream_state`
+   * ('' and 'unknown' before any).
+   */
+  async remoteVideoStats() {
+    const stats = await this.stats();
+    return stats
+      .filter((s) => s.kind === 'video')
+      .map((s) => {
+        const meta = this.tracks.get(s.trackId) || {};
+        const st = this.streamStates.get(s.trackId) || {};
+        return {
+          trackId: s.trackId,
+          participantId: meta.participantId ?? null,
+          source: meta.source ?? 'camera',
+          frameWidth: s.frameWidth,
+          frameHeight: s.frameHeight,
+          framesDecoded: s.framesDecoded,
+          framesPerSecond: s.framesPerSecond,
+          bytesReceived: s.bytesReceived,
+          layer: st.layer ?? '',
+          state: st.state ?? 'unknown',
+          reason: st.reason ?? '',
+        };
+      });
+  }
+
   #listen(sig) {
     sig.on('joined', (d) => this.#onJoined(d));
     sig.on('participant_joined', (d) => this.#addParticipant(d.participant));
@@ -105,6 +174,14 @@ export class Session extends EventTarget {
     sig.on('ice_candidate', (d) => {
       const peer = d.target === 'publish' ? this.publisher?.peer : this.subscriber?.peer;
       peer?.addRemoteCandidate(d.candidate);
+    });
+    sig.on('stream_state', (d) => this.#onStreamState(d));
+    sig.on('publisher_layers', (d) => {
+      this.publisher?.setLayers(d.trackId, d.layers).catch(() => {}); // logged by the publisher
+    });
+    sig.on('active_speakers', (d) => {
+      this.speakers = Array.isArray(d.speakers) ? d.speakers.filter((x) => x && x.participantId) : [];
+      this.#emit('speakers', { speakers: this.speakers });
     });
     sig.on('error', (d) => this.#emit('error', { code: d.code, message: d.message }));
     sig.onClose(({ expected }) => {
@@ -147,7 +224,7 @@ export class Session extends EventTarget {
     if (!p || p.id === this.participantId) return;
     this.participants.set(p.id, p);
     this.#emit('participant', { participant: p });
-    for (const kind of KINDS) this.#refresh(p.id, kind);
+    this.#refreshAll(p.id);
   }
 
   #removeParticipant(id) {
@@ -155,10 +232,13 @@ export class Session extends EventTarget {
     // PROTOCOL.md sends track_unpublished first, but a server that died mid
     // way may not have: forget their tracks here too.
     for (const [trackId, t] of this.tracks) {
-      if (t.participantId === id) this.tracks.delete(trackId);
+      if (t.participantId === id) {
+        this.tracks.delete(trackId);
+        this.streamStates.delete(trackId);
+      }
     }
     this.participants.delete(id);
-    for (const kind of KINDS) this.shown.delete(`${id}/${kind}`);
+    for (const group of GROUPS) for (const kind of KINDS) this.shown.delete(`${id}/${group}/${kind}`);
     this.#emit('participant-left', { participantId: id });
   }
 
@@ -166,7 +246,9 @@ export class Session extends EventTarget {
     if (!t || !t.id) return;
     const prev = this.tracks.get(t.id);
     this.tracks.set(t.id, t);
-    if (prev && prev.participantId !== t.participantId) this.#refresh(prev.participantId, prev.kind);
+    if (prev && (prev.participantId !== t.participantId || groupOf(prev) !== groupOf(t))) {
+      this.#refresh(prev.participantId, prev.kind, groupOf(prev));
+    }
     this.#refreshTrack(t.id);
   }
 
@@ -174,40 +256,64 @@ export class Session extends EventTarget {
     if (!t || !t.id) return;
     const prev = this.tracks.get(t.id) || t;
     this.tracks.delete(t.id);
-    this.#refresh(prev.participantId, prev.kind);
+    this.streamStates.delete(t.id);
+    this.#refresh(prev.participantId, prev.kind, groupOf(prev));
   }
 
   #refreshTrack(trackId) {
     const t = this.tracks.get(trackId);
-    if (t) this.#refresh(t.participantId, t.kind);
+    if (t) this.#refresh(t.participantId, t.kind, groupOf(t));
+  }
+
+  #refreshAll(participantId) {
+    for (const group of GROUPS) for (const kind of KINDS) this.#refresh(participantId, kind, group);
+  }
+
+  #onStreamState(d) {
+    if (!d || !d.trackId) return;
+    this.streamStates.set(d.trackId, d);
+    this.#emit('stream-state', { trackId: d.trackId, state: d.state, layer: d.layer ?? '', reason: d.reason ?? '' });
   }
 
   /**
-   * Works out what the UI should show for one participant and kind, and
-   * emits `media`/`muted` only when that changed. Only camera and
-   * microphone go to the tile; other sources (screen) are for later.
+   * Works out what the UI should show for one participant, group and kind,
+   * and emits `screen`/`media`/`muted` only when that changed. A screen
+   * share's tile exists while its video track is published: `screen`
+   * {present: true} comes before its media, {present: false} after.
    */
-  #refresh(participantId, kind) {
+  #refresh(participantId, kind, group) {
     if (!participantId || !this.participants.has(participantId)) return;
     let meta = null;
     for (const t of this.tracks.values()) {
-      if (t.participantId !== participantId || t.kind !== kind) continue;
-      if (t.source && t.source !== 'camera' && t.source !== 'microphone') continue;
+      if (t.participantId !== participantId || t.kind !== kind || groupOf(t) !== group) continue;
       if (!meta || this.received.has(t.id)) meta = t;
     }
     const track = meta ? this.received.get(meta.id) || null : null;
+    const trackId = meta ? meta.id : null;
     const muted = !meta || !!meta.muted;
-    const key = `${participantId}/${kind}`;
-    const prev = this.shown.get(key) || { track: null, muted: null };
-    this.shown.set(key, { track, muted });
-    if (prev.track !== track) this.#emit('media', { participantId, kind, track });
-    if (prev.muted !== muted) this.#emit('muted', { participantId, kind, muted });
+    const key = `${participantId}/${group}/${kind}`;
+    const prev = this.shown.get(key) || { track: null, trackId: null, muted: null, present: false };
+    const present = !!meta;
+    this.shown.set(key, { track, trackId, muted, present });
+    const screenTile = group === 'screen' && kind === 'video';
+    if (screenTile && present && !prev.present) {
+      this.#emit('screen', { participantId, present: true });
+      // Shared audio (screen_audio) that arrived first had no tile to go to.
+      this.shown.delete(`${participantId}/screen/audio`);
+      this.#refresh(participantId, 'audio', 'screen');
+    }
+    if (prev.track !== track || (track && prev.trackId !== trackId)) {
+      this.#emit('media', { participantId, group, kind, track, trackId: track ? trackId : null });
+    }
+    if (group === 'camera' && prev.muted !== muted) this.#emit('muted', { participantId, kind, muted });
+    if (screenTile && !present && prev.present) this.#emit('screen', { participantId, present: false });
   }
 
   #teardown() {
     this.publisher?.peer.close();
     this.subscriber?.peer.close();
     this.received.clear();
+    this.streamStates.clear();
   }
 
   #report(err, what) {

@@ -10,6 +10,9 @@ export function defaultURL() {
   return `${scheme}://${location.host}/ws`;
 }
 
+/** Ids of advisory messages (see notify) start with this; request ids are plain numbers. */
+const ADVISORY_PREFIX = 'a';
+
 export class SignalingError extends Error {
   constructor(code, message) {
     super(message || code);
@@ -77,6 +80,17 @@ export class Signaling {
   }
 
   /**
+   * Sends an advisory message (e.g. `track_settings`): one that has no
+   * reply and whose failure the user need not hear about. It carries an id
+   * of its own kind, so an `error` it causes (an older server that does not
+   * know the type, a track that has just gone) is logged instead of reaching
+   * the `error` listeners that show banners.
+   */
+  notify(type, data) {
+    return this.send(type, data, `${ADVISORY_PREFIX}${this.nextId++}`);
+  }
+
+  /**
    * Sends a message with a fresh id and resolves with the data of the reply
    * of type replyType carrying that id; rejects with a SignalingError if the
    * server answers with an `error` for that id or the socket closes.
@@ -107,6 +121,11 @@ export class Signaling {
     }
     if (!env || typeof env.type !== 'string') return;
     const data = env.data ?? {};
+
+    if (env.type === 'error' && typeof env.id === 'string' && env.id.startsWith(ADVISORY_PREFIX)) {
+      console.warn(`huddle: advisory message ${env.id} refused: ${data.code}: ${data.message}`);
+      return;
+    }
 
     // Replies to our requests go to whoever is awaiting them, not to listeners,
     // so an error caused by a request is reported once.

@@ -47,7 +47,7 @@ export class Subscriber {
     }).catch((err) => this.events.onError(err));
   }
 
-  /** Per received track: {trackId, kind, framesDecoded, frameWidth, frameHeight, bytesReceived}. */
+  /** Per received track: {trackId, kind, framesDecoded, framesPerSecond, frameWidth, frameHeight, bytesReceived}. */
   async stats() {
     const pc = this.peer.pc;
     // Chrome's inbound-rtp reports carry `mid`; older ones only the receiver's
@@ -67,6 +67,7 @@ export class Subscriber {
         trackId,
         kind: s.kind,
         framesDecoded: s.framesDecoded ?? 0,
+        framesPerSecond: s.framesPerSecond ?? 0,
         frameWidth: s.frameWidth ?? 0,
         frameHeight: s.frameHeight ?? 0,
         bytesReceived: s.bytesReceived ?? 0,

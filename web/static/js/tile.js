@@ -1,9 +1,11 @@
 // tile.js: one participant's tile.
 //
-// One job: show one person: their video (or an initials avatar while there
-// is no picture), their name, and a muted-microphone badge. A remote tile
-// holds one MediaStream with that participant's audio and video and plays it
-// through its <video> element, so sound and picture stay in sync.
+// One job: show one person or one screen share: the video (or an initials
+// avatar while there is no picture), the name, a muted-microphone badge,
+// whether they speak, whether the server paused the video for bandwidth, and
+// a pin button. A remote tile holds one MediaStream with that participant's
+// audio and video and plays it through its <video> element, so sound and
+// picture stay in sync.
 
 import { icon } from './icons.js';
 import { playWithSound, forget } from './autoplay.js';
@@ -12,21 +14,32 @@ import { playWithSound, forget } from './autoplay.js';
 // (contrast >= 4.5:1).
 const AVATAR_COLOURS = ['#3d5a80', '#6b4f8a', '#2f6f62', '#8a4f4f', '#5b6b2f', '#7a5a2a', '#3f6b8a', '#6a4a6e'];
 
+/** What the notice on a tile says for a `stream_state` paused reason; none for the others. */
+const PAUSE_NOTICES = { bandwidth: 'Video paused \u2014 weak connection' };
+
 export class Tile {
   /**
-   * @param {{id: string, name: string, local?: boolean}} opts
+   * @param {{id: string, name: string, local?: boolean, screen?: boolean,
+   *          participantId?: string, onPin?: () => void}} opts
+   *   screen: the tile shows a screen share (of participantId) rather than a person;
+   *   onPin: called when the user asks to pin or unpin it (remote tiles only)
    */
-  constructor({ id, name, local = false }) {
+  constructor({ id, name, local = false, screen = false, participantId = id, onPin = null }) {
     this.id = id;
     this.local = local;
+    this.screen = screen;
+    this.participantId = participantId;
     this.stream = new MediaStream();
     this.micMuted = false;
     this.cameraOff = false;
+    this.pinned = false;
+    this.videoTrackId = null; // the server's id of the video track shown, for adaptive stream
 
     const el = document.createElement('div');
-    el.className = local ? 'tile tile--local' : 'tile';
+    el.className = ['tile', local && 'tile--local', screen && 'tile--screen'].filter(Boolean).join(' ');
     el.setAttribute('role', 'group');
-    el.dataset.participantId = id;
+    el.dataset.participantId = participantId;
+    el.dataset.tileId = id;
 
     const video = document.createElement('video');
     video.className = 'tile__video';
@@ -34,6 +47,8 @@ export class Tile {
     video.playsInline = true;
     // Our own preview must never play our microphone back to us.
     video.muted = local;
+    // Our camera preview is mirrored (style.css); our shared screen must read the right way round.
+    if (local && screen) el.classList.add('tile--unmirrored');
     // srcObject is set by #attach once the stream has a track.
 
     const placeholder = document.createElement('div');
@@ -56,8 +71,32 @@ export class Tile {
     nameEl.className = 'tile__name';
     label.append(mic, nameEl);
 
-    el.append(video, placeholder, label);
+    // Polite live region that stays in the DOM (an inserted one is often not
+    // read): its text appears when the server pauses this video.
+    const notice = document.createElement('div');
+    notice.className = 'tile__notice';
+    notice.setAttribute('role', 'status');
+
+    el.append(video, placeholder, label, notice);
+    if (onPin && !local) {
+      const pin = document.createElement('button');
+      pin.type = 'button';
+      pin.className = 'btn btn--icon tile__pin';
+      pin.innerHTML = icon('pin');
+      pin.setAttribute('aria-pressed', 'false');
+      pin.addEventListener('click', (ev) => {
+        ev.stopPropagation(); // the tile's own click would toggle it back
+        onPin();
+      });
+      el.append(pin);
+      this.pinBtn = pin;
+      // Clicking anywhere on the picture pins too; the button is the
+      // keyboard and screen-reader way to do the same.
+      el.addEventListener('click', () => onPin());
+      el.classList.add('tile--pinnable');
+    }
     this.el = el;
+    this.notice = notice;
     this.video = video;
     this.placeholder = placeholder;
     this.avatar = avatar;
@@ -76,10 +115,42 @@ export class Tile {
 
   setName(name) {
     this.name = name;
-    this.nameEl.textContent = this.local ? `${name} (You)` : name;
-    this.el.setAttribute('aria-label', this.local ? `You, ${name}` : name);
+    if (this.screen) {
+      this.nameEl.textContent = this.local ? 'Your screen' : `${name}\u2019s screen`;
+      this.el.setAttribute('aria-label', this.local ? 'Your shared screen' : `Screen shared by ${name}`);
+    } else {
+      this.nameEl.textContent = this.local ? `${name} (You)` : name;
+      this.el.setAttribute('aria-label', this.local ? `You, ${name}` : name);
+    }
     this.avatar.textContent = initials(name);
     this.avatar.style.backgroundColor = AVATAR_COLOURS[hash(name) % AVATAR_COLOURS.length];
+    this.#renderPin();
+  }
+
+  setPinned(pinned) {
+    this.pinned = pinned;
+    this.el.classList.toggle('tile--pinned', pinned);
+    this.#renderPin();
+  }
+
+  /** Highlights the tile while its participant speaks (`active_speakers`). */
+  setSpeaking(speaking) {
+    this.el.classList.toggle('tile--speaking', speaking);
+  }
+
+  /**
+   * Shows what the server forwards of this tile's video (`stream_state`):
+   * a notice while it is paused for bandwidth; the layer goes to data-layer
+   * for tests and debugging.
+   * @param {{state: string, layer?: string, reason?: string} | null} st
+   */
+  setStreamState(st) {
+    const state = st ? st.state : '';
+    this.el.dataset.streamState = state || '';
+    this.el.dataset.layer = (st && st.layer) || '';
+    const text = state === 'paused' ? PAUSE_NOTICES[st.reason] || '' : '';
+    if (this.notice.textContent !== text) this.notice.textContent = text;
+    this.el.classList.toggle('tile--paused', !!text);
   }
 
   /** Puts track (or nothing) in place of this tile's track of that kind. */
@@ -135,6 +206,15 @@ export class Tile {
   }
 
   #onTrackState = () => this.#updateVisibility();
+
+  #renderPin() {
+    if (!this.pinBtn) return;
+    const what = this.screen ? `${this.name}\u2019s screen` : this.name;
+    const label = this.pinned ? `Unpin ${what}` : `Pin ${what}`;
+    this.pinBtn.setAttribute('aria-label', label);
+    this.pinBtn.title = label;
+    this.pinBtn.setAttribute('aria-pressed', String(this.pinned));
+  }
 
   /**
    * Gives the element the stream only while it has a track. A media element
