@@ -102,15 +102,17 @@ func allocate(budget int, tracks []allocTrack, out []allocation) {
 	}
 }
 
-// layerCosts fills costs for a track's layers: measured bitrate where the layer flows, else what the
-// publisher declared, else the nominal rate.
+// layerCosts fills costs for a track's layers: what the publisher declared (its encoder's cap, which it
+// keeps to on average), else the measured bitrate where the layer flows, else the nominal rate. Declared
+// rates come first because measurements swing with every keyframe, and an allocation that follows them
+// would move subscribers up and down with the publisher's keyframes.
 func layerCosts(costs *[maxLayers]int, video bool, measured []int, declared []LayerSpec) {
 	for i := range costs {
 		switch {
-		case i < len(measured) && measured[i] > 0:
-			costs[i] = measured[i]
 		case i < len(declared) && declared[i].MaxBitrate > 0:
 			costs[i] = declared[i].MaxBitrate
+		case i < len(measured) && measured[i] > 0:
+			costs[i] = measured[i]
 		case !video:
 			costs[i] = defaultAudioBitrate
 		default:

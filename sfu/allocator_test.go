@@ -98,9 +98,9 @@ func TestMaxLayerFor(t *testing.T) {
 
 func TestLayerCosts(t *testing.T) {
 	var costs [maxLayers]int
-	layerCosts(&costs, true, []int{120_000, 0, 900_000}, []LayerSpec{{RID: "q"}, {RID: "h", MaxBitrate: 600_000}, {RID: "f"}})
+	layerCosts(&costs, true, []int{120_000, 700_000, 900_000}, []LayerSpec{{RID: "q"}, {RID: "h", MaxBitrate: 600_000}, {RID: "f"}})
 	if costs[0] != 120_000 || costs[1] != 600_000 || costs[2] != 900_000 {
-		t.Errorf("costs %v: want measured q, declared h, measured f", costs[:3])
+		t.Errorf("costs %v: want measured q, declared h (over measured), measured f", costs[:3])
 	}
 	layerCosts(&costs, true, []int{400_000, 300_000}, nil)
 	if costs[1] < costs[0] {

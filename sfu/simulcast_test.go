@@ -344,3 +344,37 @@ func TestNewSubscriberGetsStoredKeyframe(t *testing.T) {
 		t.Errorf("live keyframe PictureID %d after stored %d", d3.PictureID, d0.PictureID)
 	}
 }
+
+// FuzzVP8Descriptor feeds arbitrary payloads to the VP8 payload descriptor parser and the picture-id
+// rewriter: never a panic, offsets always inside the payload, and a rewrite reads back as written.
+func FuzzVP8Descriptor(f *testing.F) {
+	f.Add([]byte{0x90, 0xe0, 0x81, 0x23, 0x05, 0x20, 0x00})
+	f.Add([]byte{0x90, 0x80, 0x12, 0x00})
+	f.Add([]byte{0x80, 0x40, 0x07})
+	f.Add([]byte{0x80})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		var v vp8Fields
+		if !v.parse(payload) {
+			return
+		}
+		if v.picOffset < 0 || v.picOffset+1 > len(payload) || (v.pic16 && v.picOffset+2 > len(payload)) || v.tl0Offset >= len(payload) {
+			t.Fatalf("offsets %+v outside a %d-byte payload", v, len(payload))
+		}
+		buf := append([]byte(nil), payload...)
+		pic, tl0 := v.pic+1, v.tl0+1
+		if !v.pic16 {
+			pic &= 0x7f
+		}
+		writeVP8Fields(buf, &v, pic&0x7fff, tl0)
+		var back vp8Fields
+		if !back.parse(buf) {
+			t.Fatal("rewritten descriptor no longer parses")
+		}
+		if v.picOffset != 0 && back.pic != pic&0x7fff {
+			t.Fatalf("PictureID %d written, %d read back", pic, back.pic)
+		}
+		if v.tl0Offset != 0 && back.tl0 != tl0 {
+			t.Fatalf("TL0PICIDX %d written, %d read back", tl0, back.tl0)
+		}
+	})
+}

@@ -149,8 +149,8 @@ func (s *subscriber) allocate() {
 			continue
 		}
 		if a := out[i]; a.layer != tracks[i].current {
-			if a.layer < tracks[i].current {
-				sub.alloc.holdUntil = now.Add(raiseHold)
+			if a.layer < tracks[i].current && a.layer < tracks[i].maxLayer && !tracks[i].paused {
+				sub.alloc.holdUntil = now.Add(raiseHold) // lowered for bandwidth, not on request
 			}
 			s.p.log.Debug("allocation", "track", ids[i], "budget", budget, "estimate", estimate, "from", tracks[i].current, "to", a.layer,
 				"reason", a.reason, "costs", tracks[i].costs[:tracks[i].maxLayer+1])
@@ -165,7 +165,7 @@ func (s *subscriber) allocate() {
 func probeWanted(subs []*subscription, tracks []allocTrack, out []allocation) (extra int, carrier *DownTrack) {
 	best := -1
 	for i, t := range tracks {
-		if !t.video || t.paused || out[i].layer >= t.maxLayer {
+		if !t.video || t.paused || !t.mayRaise || out[i].layer >= t.maxLayer {
 			continue
 		}
 		if best < 0 || t.screen && !tracks[best].screen || t.priority > tracks[best].priority {
