@@ -378,3 +378,72 @@ func FuzzVP8Descriptor(f *testing.F) {
 		}
 	})
 }
+
+// h264Frame builds one H.264 frame as single-NAL-unit packets: an IDR slice (type 5) for keyframes.
+func h264Frame(seq *uint16, ts uint32, packets int, key bool) [][]byte {
+	out := make([][]byte, 0, packets)
+	for i := 0; i < packets; i++ {
+		*seq++
+		nal := byte(0x61) // non-IDR slice
+		if key && i == 0 {
+			nal = 0x65
+		}
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SequenceNumber: *seq, Timestamp: ts, Marker: i == packets-1},
+			Payload: []byte{nal, 0x88, byte(i)}}
+		raw, _ := p.Marshal()
+		out = append(out, raw)
+	}
+	return out
+}
+
+// TestH264LayerSwitch: H.264 simulcast switches on IDR frames with continuous numbering too.
+func TestH264LayerSwitch(t *testing.T) {
+	r := testReceiver(qhf...)
+	r.codecKind = codec.KindH264
+	w := &recordingWriter{}
+	dt := boundDownTrack(t, r, 3, 102, w)
+	seqs := []uint16{100, 40000, 65500}
+	tss := []uint32{1, 500_000, 4_294_000_000}
+	pkt := &packet{}
+	for step, target := range []int{0, 2, 1} {
+		dt.setTarget(target)
+		for f := 0; f < 12; f++ {
+			for layer := range seqs {
+				tss[layer] += 3000
+				key := (f+layer+step)%5 == 0
+				for _, raw := range h264Frame(&seqs[layer], tss[layer], layer+1, key) {
+					feed(t, r, pkt, layer, raw)
+				}
+			}
+		}
+	}
+	if len(w.headers) < 30 {
+		t.Fatalf("forwarded only %d packets", len(w.headers))
+	}
+	for i := 1; i < len(w.headers); i++ {
+		if w.headers[i].SequenceNumber != w.headers[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d: sequence %d after %d", i, w.headers[i].SequenceNumber, w.headers[i-1].SequenceNumber)
+		}
+		if int32(w.headers[i].Timestamp-w.headers[i-1].Timestamp) < 0 {
+			t.Errorf("packet %d: timestamp went back", i)
+		}
+	}
+	// Frames are layer+1 packets long; the frame length may only change at an IDR frame (a switch).
+	frameLen, start, lastLen, switches := 0, 0, 0, 0
+	for i, h := range w.headers {
+		frameLen++
+		if !h.Marker {
+			continue
+		}
+		if lastLen != 0 && frameLen != lastLen {
+			if w.payloads[start][0] != 0x65 {
+				t.Errorf("frame at packet %d: layer changed from %d- to %d-packet frames without an IDR", start, lastLen, frameLen)
+			}
+			switches++
+		}
+		lastLen, frameLen, start = frameLen, 0, i+1
+	}
+	if !codec.IsKeyframe(codec.KindH264, w.payloads[0]) || switches != 2 {
+		t.Errorf("want a start on an IDR and two switches q→f→h, saw %d switches", switches)
+	}
+}
