@@ -64,6 +64,13 @@ func TestDecodeData(t *testing.T) {
 		{"candidate missing", `{"type":"ice_candidate","data":{"target":"publish"}}`, &ICECandidate{}, CodeBadRequest},
 		{"mute no track", `{"type":"mute","data":{"muted":true}}`, &Mute{}, CodeBadRequest},
 		{"unpublish no track", `{"type":"unpublish","data":{}}`, &TrackRef{}, CodeBadRequest},
+		{"offer with layers", `{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"0","source":"camera","layers":[{"rid":"q","width":320,"height":180,"maxBitrate":150000},{"rid":"f"}]}]}}`, &PublishOffer{}, ""},
+		{"offer with 5 layers", `{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"0","source":"camera","layers":[{"rid":"a"},{"rid":"b"},{"rid":"c"},{"rid":"d"},{"rid":"e"}]}]}}`, &PublishOffer{}, CodeBadRequest},
+		{"offer layer without rid", `{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"0","source":"camera","layers":[{"width":3}]}]}}`, &PublishOffer{}, CodeBadRequest},
+		{"settings ok", `{"type":"track_settings","data":{"trackId":"TR_x","maxLayer":"h","width":640,"height":360,"priority":"low","paused":true}}`, &TrackSettings{}, ""},
+		{"settings no track", `{"type":"track_settings","data":{"maxLayer":"h"}}`, &TrackSettings{}, CodeBadRequest},
+		{"settings bad priority", `{"type":"track_settings","data":{"trackId":"TR_x","priority":"vip"}}`, &TrackSettings{}, CodeBadRequest},
+		{"settings huge size", `{"type":"track_settings","data":{"trackId":"TR_x","width":100000}}`, &TrackSettings{}, CodeBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +120,8 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"mute","data":{"trackId":"TR_x","muted":true}}`,
 		`{"type":"unpublish","data":{"trackId":"TR_x"}}`,
 		`{"type":"leave"}`, `{"type":"ping"}`, `{`, `[]`, `null`, `{"type":"join","data":"x"}`,
+		`{"type":"track_settings","data":{"trackId":"TR_x","paused":false,"maxLayer":"h","width":640,"height":360,"priority":"high"}}`,
+		`{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"1","source":"camera","layers":[{"rid":"q","width":320,"height":180,"maxBitrate":150000}]}]}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -129,6 +138,7 @@ func FuzzDecode(f *testing.F) {
 		targets := map[string]any{
 			TypeJoin: &Join{}, TypePublishOffer: &PublishOffer{}, TypeSubscribeAnswer: &SDP{},
 			TypeICECandidate: &ICECandidate{}, TypeMute: &Mute{}, TypeUnpublish: &TrackRef{},
+			TypeTrackSettings: &TrackSettings{},
 		}
 		for _, v := range targets {
 			if err := DecodeData(env, v); err != nil && (err.Code != CodeBadRequest || err.Message == "") {

@@ -54,7 +54,8 @@ func (r *rawSocket) next() protocol.Envelope {
 		}
 		switch env.Type {
 		case protocol.TypeICECandidate, protocol.TypeSubscribeOffer, protocol.TypeTrackPublished,
-			protocol.TypeTrackUnpublished, protocol.TypeParticipantJoined, protocol.TypeParticipantLeft:
+			protocol.TypeTrackUnpublished, protocol.TypeParticipantJoined, protocol.TypeParticipantLeft,
+			protocol.TypeStreamState, protocol.TypeActiveSpeakers, protocol.TypePublisherLayers:
 		default:
 			return env
 		}
@@ -118,6 +119,10 @@ func TestBadInput(t *testing.T) {
 			{"candidate for no connection", `{"type": "ice_candidate", "data": {"target": "sideways", "candidate": {"candidate": ""}}}`, protocol.CodeBadRequest},
 			{"mute someone else's track", `{"type": "mute", "data": {"trackId": "` + ids[0] + `", "muted": true}}`, protocol.CodeUnknownTrack},
 			{"unpublish nothing", `{"type": "unpublish", "data": {"trackId": "TR_none"}}`, protocol.CodeUnknownTrack},
+			{"settings for no such track", `{"type": "track_settings", "data": {"trackId": "TR_none", "maxLayer": "q"}}`, protocol.CodeUnknownTrack},
+			{"settings with a bad priority", `{"type": "track_settings", "data": {"trackId": "` + ids[1] + `", "priority": "urgent"}}`, protocol.CodeBadRequest},
+			{"settings with a negative size", `{"type": "track_settings", "data": {"trackId": "` + ids[1] + `", "width": -5}}`, protocol.CodeBadRequest},
+			{"duplicate layer rids", `{"type": "publish_offer", "data": {"sdp": "v=0", "tracks": [{"mid": "0", "source": "camera", "layers": [{"rid": "q"}, {"rid": "q"}]}]}}`, protocol.CodeBadRequest},
 		}
 		for _, tc := range joinedCases {
 			bad.send(tc.frame)
