@@ -73,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 	publicIPs := fs.String("public-ip", "", "comma-separated IPs advertised in ICE candidates (1:1 NAT)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default "+cfg.Log.Level+")")
 	logFormat := fs.String("log-format", "", "text or json (default "+cfg.Log.Format+")")
+	pprofOn := fs.Bool("pprof", false, "serve Go's profiler at /debug/pprof/ (diagnostics; off by default)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -104,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 	}
 	if *logFormat != "" {
 		cfg.Log.Format = *logFormat
+	}
+	if *pprofOn {
+		cfg.Debug.Pprof = true
 	}
 	return cfg, cfg.Validate()
 }

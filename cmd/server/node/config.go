@@ -22,6 +22,13 @@ type Config struct {
 	Media MediaConfig `yaml:"media"`
 	// Log sets the log level and format.
 	Log LogConfig `yaml:"log"`
+	// Debug turns on diagnostics that must not be on in production by accident.
+	Debug DebugConfig `yaml:"debug"`
+}
+
+// DebugConfig holds diagnostics.
+type DebugConfig struct {
+	Pprof bool `yaml:"pprof"` // serve Go's profiler at /debug/pprof/ on the HTTP listener
 }
 
 // HTTPConfig is the HTTP listener.

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -58,6 +59,13 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", n.signaling)
 	mux.HandleFunc("GET /healthz", n.healthz)
+	mux.Handle("GET /metrics", metricsHandler(n))
+	if cfg.Debug.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("GET /", web.Handler())
 	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	return n, nil

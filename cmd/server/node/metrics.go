@@ -1,0 +1,85 @@
+package node
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metric names the load tester and dashboards read. The media counters are read from the SFU at scrape
+// time, so the forwarding path pays nothing for them.
+const (
+	MetricPacketsIn     = "huddle_media_packets_in_total"
+	MetricPacketsOut    = "huddle_media_packets_out_total"
+	MetricBytesIn       = "huddle_media_bytes_in_total"
+	MetricBytesOut      = "huddle_media_bytes_out_total"
+	MetricRetransmitted = "huddle_media_retransmitted_packets_total"
+	MetricRooms         = "huddle_rooms"
+	MetricParticipants  = "huddle_participants"
+	MetricTracks        = "huddle_tracks"
+	MetricSessions      = "huddle_signaling_sessions"
+	MetricCPUSeconds    = "process_cpu_seconds_total" // from the process collector
+)
+
+// nodeCollector turns the node's own counters into Prometheus metrics on every scrape.
+type nodeCollector struct {
+	n     *Node
+	descs map[string]*prometheus.Desc
+}
+
+func newNodeCollector(n *Node) *nodeCollector {
+	help := map[string]string{
+		MetricPacketsIn:     "RTP packets received from publishers.",
+		MetricPacketsOut:    "RTP packets forwarded to subscribers (retransmissions not included).",
+		MetricBytesIn:       "RTP bytes received from publishers.",
+		MetricBytesOut:      "RTP bytes forwarded to subscribers.",
+		MetricRetransmitted: "RTP packets resent from the cache to answer subscribers' NACKs.",
+		MetricRooms:         "Rooms with media on this node.",
+		MetricParticipants:  "Participants in this node's rooms.",
+		MetricTracks:        "Published tracks on this node.",
+		MetricSessions:      "Open signalling sessions.",
+	}
+	c := &nodeCollector{n: n, descs: make(map[string]*prometheus.Desc, len(help))}
+	for name, h := range help {
+		c.descs[name] = prometheus.NewDesc(name, h, nil, nil)
+	}
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.n.sfu.Stats()
+	sig := c.n.signaling.Stats()
+	counter := func(name string, v uint64) {
+		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.CounterValue, float64(v))
+	}
+	gauge := func(name string, v int) {
+		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, float64(v))
+	}
+	counter(MetricPacketsIn, st.PacketsIn)
+	counter(MetricPacketsOut, st.PacketsOut)
+	counter(MetricBytesIn, st.BytesIn)
+	counter(MetricBytesOut, st.BytesOut)
+	counter(MetricRetransmitted, st.Retransmitted)
+	gauge(MetricRooms, st.Rooms)
+	gauge(MetricParticipants, st.Participants)
+	gauge(MetricTracks, st.Tracks)
+	gauge(MetricSessions, sig.Sessions)
+}
+
+// metricsHandler serves /metrics from a registry of the node's own (no package-level registry, so
+// several nodes in one test process do not collide).
+func metricsHandler(n *Node) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newNodeCollector(n), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
