@@ -8,8 +8,10 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/huddlehq/huddle/sfu/bwe"
 	"github.com/huddlehq/huddle/sfu/codec"
 )
 
@@ -27,7 +29,8 @@ type DownTrack struct {
 	streamID string
 	kind     webrtc.RTPCodecType
 	receiver *Receiver
-	changed  func() // tells the subscriber's allocation loop that the forwarded layer changed; must not block
+	changed  func()         // tells the subscriber's allocation loop that the forwarded layer changed; must not block
+	bwe      *bwe.Estimator // the subscriber's; nil in unit tests (no transport-wide sequence numbers)
 
 	// bound is swapped by pion's Bind/Unbind and read lock-free for every packet: nil while unbound.
 	bound atomic.Pointer[binding]
@@ -48,6 +51,14 @@ type binding struct {
 	writer webrtc.TrackLocalWriter
 	ssrc   uint32
 	pt     uint8
+	twccID uint8 // transport-wide sequence number header extension id; 0 if not negotiated
+}
+
+// outHeader is a writer goroutine's scratch for one outgoing packet's header, so writing allocates
+// nothing.
+type outHeader struct {
+	hdr  rtp.Header
+	twcc [2]byte
 }
 
 func newDownTrack(r *Receiver, initialLayer int, changed func()) *DownTrack {
@@ -76,7 +87,13 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if !ok {
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
-	d.bound.Store(&binding{writer: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType)})
+	b := &binding{writer: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType)}
+	for _, e := range ctx.HeaderExtensions() {
+		if e.URI == sdp.TransportCCURI {
+			b.twccID = uint8(e.ID)
+		}
+	}
+	d.bound.Store(b)
 	// A new subscriber should not wait for the publisher's next keyframe.
 	d.receiver.requestKeyframe(int(d.target.Load()))
 	return c, nil
@@ -171,7 +188,7 @@ func (d *DownTrack) sendLocked(b *binding, p *packet, now int64) bool {
 		writeVP8Fields(p.outBuf[:n], vp8, pic, tl0)
 		payload = p.outBuf[:n]
 	}
-	return d.write(b, &p.out, &p.header, seq, ts, payload)
+	return d.write(b, &p.out, &p.header, seq, ts, payload, now)
 }
 
 // sendPoster shows a subscriber that has received nothing yet the layer's last keyframe while the live
@@ -215,24 +232,34 @@ func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) {
 	d.changed()
 }
 
-// write sends one rewritten packet. out is scratch owned by the caller's goroutine.
-func (d *DownTrack) write(b *binding, out, in *rtp.Header, seq uint16, ts uint32, payload []byte) bool {
-	out.Version = 2
-	out.Padding = in.Padding
-	out.PaddingSize = 0 // the padding bytes travel at the end of the payload
-	out.Marker = in.Marker
-	out.PayloadType = b.pt
-	out.SequenceNumber = seq
-	out.Timestamp = ts
-	out.SSRC = b.ssrc
-	out.CSRC = out.CSRC[:0]
-	// The publisher's header extension ids mean nothing on the subscriber's connection; pion's
-	// interceptors add the ones this connection negotiated (e.g. transport-wide sequence numbers).
-	out.Extension = false
-	out.Extensions = out.Extensions[:0]
-	_, err := b.writer.WriteRTP(out, payload)
+// write sends one rewritten packet, stamped with the subscriber's next transport-wide sequence number
+// (recorded for bandwidth estimation). out is scratch owned by the caller's goroutine.
+func (d *DownTrack) write(b *binding, out *outHeader, in *rtp.Header, seq uint16, ts uint32, payload []byte, now int64) bool {
+	h := &out.hdr
+	h.Version = 2
+	h.Padding = in.Padding
+	h.PaddingSize = 0 // the padding bytes travel at the end of the payload
+	h.Marker = in.Marker
+	h.PayloadType = b.pt
+	h.SequenceNumber = seq
+	h.Timestamp = ts
+	h.SSRC = b.ssrc
+	h.CSRC = h.CSRC[:0]
+	// The publisher's header extension ids mean nothing on the subscriber's connection: only ours go out.
+	h.Extension = false
+	h.Extensions = h.Extensions[:0]
+	if b.twccID != 0 && d.bwe != nil {
+		tw := d.bwe.Sent(len(payload)+rtpOverhead, now)
+		out.twcc[0], out.twcc[1] = byte(tw>>8), byte(tw)
+		_ = h.SetExtension(b.twccID, out.twcc[:]) // fails only for an id outside 1–14, which pion never negotiates
+	}
+	_, err := b.writer.WriteRTP(h, payload)
 	return err == nil
 }
+
+// rtpOverhead approximates the header bytes of a forwarded packet (RTP header, one extension, SRTP tag)
+// for the bandwidth estimate.
+const rtpOverhead = 12 + 8 + 16
 
 // sendPadding sends n padding-only packets of size bytes (bandwidth probing) between two frames, numbered
 // in sequence with the media; it returns how many it sent. buf is the caller's scratch of at least size.
@@ -255,14 +282,25 @@ func (d *DownTrack) sendPadding(n, size int, buf []byte) int {
 	clear(payload)
 	payload[size-1] = byte(size) // RFC 3550 padding: the last byte counts the padding bytes
 	in := rtp.Header{Padding: true}
-	var out rtp.Header
+	var out outHeader
 	sent := 0
+	now := time.Now().UnixNano()
 	for i := 0; i < n; i++ {
-		if d.write(b, &out, &in, first+uint16(i), ts, payload) {
+		if d.write(b, &out, &in, first+uint16(i), ts, payload, now) {
 			sent++
 		}
 	}
 	return sent
+}
+
+// canCarryPadding reports whether sendPadding would send now: the track has sent video, ending a frame.
+func (d *DownTrack) canCarryPadding() bool {
+	if d.kind != webrtc.RTPCodecTypeVideo || d.bound.Load() == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fwd.sentAny && d.fwd.lastMarker
 }
 
 // readRTCP drains the subscriber's RTCP for this track: keyframe requests go upstream for the layer being
@@ -278,6 +316,10 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			switch p := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.receiver.requestKeyframe(int(d.current.Load()))
+			case *rtcp.TransportLayerCC:
+				if d.bwe != nil {
+					d.bwe.OnFeedback(p, time.Now())
+				}
 			case *rtcp.TransportLayerNack:
 				for _, pair := range p.Nacks {
 					pair.Range(func(seq uint16) bool {
@@ -294,7 +336,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 type retransmitter struct {
 	raw    [maxPacketSize]byte
 	in     rtp.Header
-	out    rtp.Header
+	out    outHeader
 	vp8    vp8Fields
 	answer int // NACKed packets answered (tests and stats)
 }
@@ -329,7 +371,7 @@ func (d *DownTrack) retransmit(rtx *retransmitter, seq uint16) {
 	if d.fwd.isVP8 && rtx.vp8.parse(payload) {
 		writeVP8Fields(payload, &rtx.vp8, sent.pic, sent.tl0)
 	}
-	if d.write(b, &rtx.out, &rtx.in, seq, rtx.in.Timestamp+sent.tsOffset, payload) {
+	if d.write(b, &rtx.out, &rtx.in, seq, rtx.in.Timestamp+sent.tsOffset, payload, time.Now().UnixNano()) {
 		rtx.answer++
 		d.receiver.counters.retransmitted.Add(1)
 	}

@@ -8,7 +8,10 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/huddlehq/huddle/sfu/bwe"
 
 	"github.com/huddlehq/huddle/sfu/codec"
 )
@@ -22,7 +25,7 @@ type recordingWriter struct {
 
 func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	if !w.discard {
-		w.headers = append(w.headers, *h)
+		w.headers = append(w.headers, h.Clone()) // the extension payloads are the writer's scratch
 		w.payloads = append(w.payloads, append([]byte(nil), payload...))
 	}
 	return len(payload), nil
@@ -37,14 +40,20 @@ type bindContext struct {
 	writer webrtc.TrackLocalWriter
 }
 
-func (c bindContext) CodecParameters() []webrtc.RTPCodecParameters           { return c.codecs }
-func (c bindContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
-func (c bindContext) SSRC() webrtc.SSRC                                      { return c.ssrc }
-func (c bindContext) SSRCRetransmission() webrtc.SSRC                        { return 0 }
-func (c bindContext) SSRCForwardErrorCorrection() webrtc.SSRC                { return 0 }
-func (c bindContext) WriteStream() webrtc.TrackLocalWriter                   { return c.writer }
-func (c bindContext) ID() string                                             { return "bind" }
-func (c bindContext) RTCPReader() interceptor.RTCPReader                     { return nil }
+func (c bindContext) CodecParameters() []webrtc.RTPCodecParameters { return c.codecs }
+func (c bindContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter {
+	return []webrtc.RTPHeaderExtensionParameter{{URI: sdp.TransportCCURI, ID: testTWCCID}}
+}
+
+// testTWCCID is the transport-wide sequence number extension id the test subscribers negotiated.
+const testTWCCID = 5
+
+func (c bindContext) SSRC() webrtc.SSRC                       { return c.ssrc }
+func (c bindContext) SSRCRetransmission() webrtc.SSRC         { return 0 }
+func (c bindContext) SSRCForwardErrorCorrection() webrtc.SSRC { return 0 }
+func (c bindContext) WriteStream() webrtc.TrackLocalWriter    { return c.writer }
+func (c bindContext) ID() string                              { return "bind" }
+func (c bindContext) RTCPReader() interceptor.RTCPReader      { return nil }
 
 var vp8 = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}
 
@@ -76,6 +85,7 @@ func feed(t testing.TB, r *Receiver, pkt *packet, layer int, raw []byte) {
 
 func boundDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, pt uint8, w *recordingWriter) *DownTrack {
 	dt := newDownTrack(r, 0, nil)
+	dt.bwe = bwe.New(bwe.Config{Initial: 1_000_000})
 	negotiated := vp8
 	negotiated.PayloadType = webrtc.PayloadType(pt)
 	if _, err := dt.Bind(bindContext{ssrc: ssrc, codecs: []webrtc.RTPCodecParameters{negotiated}, writer: w}); err != nil {
@@ -127,8 +137,11 @@ func TestDownTrackRewrite(t *testing.T) {
 		if h.SSRC != 5555 || h.PayloadType != 111 {
 			t.Errorf("packet %d: ssrc %d pt %d, want the subscriber's 5555/111", i, h.SSRC, h.PayloadType)
 		}
-		if h.Extension || len(h.Extensions) != 0 {
-			t.Errorf("packet %d: publisher's header extensions leaked to the subscriber", i)
+		if ids := h.GetExtensionIDs(); len(ids) != 1 || ids[0] != testTWCCID {
+			t.Errorf("packet %d: header extensions %v; want only the subscriber's transport-wide sequence number", i, ids)
+		}
+		if tw := h.GetExtension(testTWCCID); len(tw) != 2 || int(tw[0])<<8|int(tw[1]) != i {
+			t.Errorf("packet %d: transport-wide sequence number %v, want %d", i, tw, i)
 		}
 	}
 	if !codec.IsKeyframe(codec.KindVP8, w.payloads[0]) {
@@ -368,8 +381,15 @@ func TestDownTrackMemory(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	dts := make([]*DownTrack, 0, n)
+	shared := bwe.New(bwe.Config{Initial: 1_000_000}) // one per subscriber, not per track: measured apart
 	for i := 0; i < n; i++ {
-		dts = append(dts, boundDownTrack(t, r, webrtc.SSRC(i+1), 96, w))
+		dt := newDownTrack(r, 0, nil)
+		dt.bwe = shared
+		if _, err := dt.Bind(bindContext{ssrc: webrtc.SSRC(i + 1), codecs: []webrtc.RTPCodecParameters{vp8}, writer: w}); err != nil {
+			t.Fatal(err)
+		}
+		r.attach(dt)
+		dts = append(dts, dt)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -378,5 +398,15 @@ func TestDownTrackMemory(t *testing.T) {
 	if per > 100*1024 {
 		t.Errorf("a subscriber video track costs %.0f bytes, over the 100 KB budget", per)
 	}
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	estimators := make([]*bwe.Estimator, 100)
+	for i := range estimators {
+		estimators[i] = bwe.New(bwe.Config{Initial: 1_000_000})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("one subscriber's bandwidth estimator (shared by its tracks): %.1f KB", float64(after.HeapAlloc-before.HeapAlloc)/100/1024)
+	runtime.KeepAlive(estimators)
 	runtime.KeepAlive(dts)
 }

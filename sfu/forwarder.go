@@ -173,10 +173,11 @@ func (f *forwarder) rewrite(seq uint16, ts uint32, marker bool, vp8 *vp8Fields, 
 }
 
 // reservePadding takes n sequence numbers for padding packets after the last frame sent and returns the
-// first one and the timestamp to use; ok is false unless forwarding is at a frame boundary. Publisher
+// first one and the timestamp to use; ok is false unless the last packet sent ended a frame (forwarding
+// may be paused: padding then keeps the subscriber's stream numbered for when it resumes). Publisher
 // packets older than the padding are dropped from then on, since their numbers would collide.
 func (f *forwarder) reservePadding(n int) (first uint16, ts uint32, ok bool) {
-	if !f.started || !f.lastMarker || n <= 0 {
+	if !f.sentAny || !f.lastMarker || n <= 0 {
 		return 0, 0, false
 	}
 	first = f.lastSeq + 1

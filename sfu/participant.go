@@ -49,7 +49,7 @@ func newParticipant(s *SFU, id string, events ParticipantEvents) (*Participant, 
 	if err != nil {
 		return nil, fmt.Errorf("participant %s: publish connection: %w", id, err)
 	}
-	subPC, bwe, err := s.newSubscribePC(cfg)
+	subPC, err := s.subAPI.NewPeerConnection(cfg)
 	if err != nil {
 		_ = pub.Close()
 		return nil, fmt.Errorf("participant %s: subscribe connection: %w", id, err)
@@ -58,7 +58,7 @@ func newParticipant(s *SFU, id string, events ParticipantEvents) (*Participant, 
 		id: id, sfu: s, events: events, log: s.log.With("participant", id),
 		pub: pub, byMid: make(map[string]*publishedTrack), published: make(map[string]*Receiver),
 	}
-	p.sub = newSubscriber(p, subPC, bwe)
+	p.sub = newSubscriber(p, subPC)
 	pub.OnTrack(p.onTrack)
 	watchConnection(pub, TargetPublish, p)
 	return p, nil

@@ -4,13 +4,12 @@ import (
 	"time"
 )
 
-// Bandwidth probing. pion's GCC only learns about capacity the subscriber's link shows it: once a
-// subscriber has been moved down, its estimate climbs back slowly (near a previous congestion point GCC
-// grows additively, a few kbps a second), so a link that recovered would stay on a low layer for minutes.
-// When the allocator would like to give a subscriber more than its estimate allows, the prober sends
-// padding-only packets for a second at the extra rate needed; if the estimate does not fall and GCC sees
-// no loss meanwhile, the link carried it, and the probed rate becomes a floor under the estimate until
-// the next sign of congestion. A failed probe doubles the wait before the next one.
+// Bandwidth probing. The estimator only learns about capacity the subscriber's link shows it: it never
+// rises far above what was acked, so a subscriber moved down (or one whose tracks are all small) would
+// stay there although its link recovered. When the allocator would like to give a subscriber more than
+// its estimate allows, the prober sends padding-only packets for a second at the extra rate needed; if
+// the estimator made no congestion decrease meanwhile and saw no loss, the link carried it, and the
+// estimate is raised to the probed rate. A failed probe doubles the wait before the next one.
 const (
 	probeDuration   = time.Second
 	probeSettle     = 500 * time.Millisecond // feedback for the last padding arrives
@@ -19,45 +18,42 @@ const (
 	probeWaitMax    = 30 * time.Second
 	probeLossMax    = 0.02
 	paddingSize     = 255 // the most one RTP padding-length byte can describe
-	congestionDrop  = 0.9 // an estimate falling below this share of the last one signals congestion
 	maxProbePackets = 40  // per tick: about 2 Mbps of padding
 )
 
-// prober is the probing state of one subscriber. It belongs to the allocation loop, but for congested,
-// which the estimator's callback sets (an atomic in subscriber).
+// prober is the probing state of one subscriber. It belongs to the allocation loop.
 type prober struct {
-	wait    time.Duration
-	nextAt  time.Time // no probe before this
-	endsAt  time.Time // probing until this (zero: not probing)
-	judgeAt time.Time // the probe's result is read at this time
-	extra   int       // padding rate, bits per second
-	target  int       // the rate the link carries if the probe succeeds
-	carrier *DownTrack
-	owed    float64 // padding bytes due but not yet sent
-	floor   int     // a rate the link was shown to carry; 0 when none
-	buf     [paddingSize]byte
+	wait           time.Duration
+	nextAt         time.Time // no probe before this
+	endsAt         time.Time // probing until this (zero: not probing)
+	judgeAt        time.Time // the probe's result is read at this time
+	extra          int       // padding rate, bits per second
+	target         int       // the rate the link carries if the probe succeeds
+	carrier        *DownTrack
+	owed           float64 // padding bytes due but not yet sent
+	startDecreases uint64  // the estimator's decrease count when the probe began
+	buf            [paddingSize]byte
 }
 
 func newProber(now time.Time) prober {
 	return prober{wait: probeWaitMin, nextAt: now.Add(probeWaitMin)}
 }
 
-// budget is what the allocator may spend: the estimate, or the floor a probe established if higher.
-func (p *prober) budget(estimate int) int { return max(estimate, p.floor) }
-
-// congestion forgets the floor and pushes the next probe out: the link is full.
+// congestion ends a running probe as failed and pushes the next one out: the link is full.
 func (p *prober) congestion(now time.Time) {
-	p.floor = 0
+	if !p.judgeAt.IsZero() {
+		p.wait = min(2*p.wait, probeWaitMax)
+	}
 	p.endsAt, p.judgeAt, p.carrier = time.Time{}, time.Time{}, nil
 	p.nextAt = now.Add(p.wait)
 }
 
 // maybeStart begins a probe of extra bits per second carried by dt, if it is time to.
-func (p *prober) maybeStart(now time.Time, estimate, extra int, dt *DownTrack) bool {
+func (p *prober) maybeStart(now time.Time, estimate, extra int, dt *DownTrack, decreases uint64) bool {
 	if !p.endsAt.IsZero() || !p.judgeAt.IsZero() || now.Before(p.nextAt) || extra <= 0 || dt == nil {
 		return false
 	}
-	p.extra, p.target, p.carrier, p.owed = extra, p.budget(estimate)+extra, dt, 0
+	p.extra, p.target, p.carrier, p.owed, p.startDecreases = extra, estimate+extra, dt, 0, decreases
 	p.endsAt = now.Add(probeDuration)
 	p.judgeAt = p.endsAt.Add(probeSettle)
 	return true
@@ -83,20 +79,20 @@ func (p *prober) pad(elapsed time.Duration) {
 	}
 }
 
-// judge settles a finished probe: success raises the floor and resets the wait, failure doubles it.
-// It returns true when a probe was judged.
-func (p *prober) judge(now time.Time, congested bool, loss float64) (judged, success bool) {
+// judgeDue settles a finished probe: success (no congestion decrease since it began, little loss) resets
+// the wait and returns the rate the link carried; failure doubles the wait.
+func (p *prober) judgeDue(now time.Time, decreases uint64, loss float64) (judged, success bool, carried int) {
 	if p.judgeAt.IsZero() || now.Before(p.judgeAt) {
-		return false, false
+		return false, false, 0
 	}
-	success = !congested && loss <= probeLossMax
+	success = decreases == p.startDecreases && loss <= probeLossMax
 	if success {
-		p.floor = max(p.floor, p.target)
+		carried = p.target
 		p.wait = probeWaitMin
 	} else {
 		p.wait = min(2*p.wait, probeWaitMax)
 	}
 	p.endsAt, p.judgeAt, p.carrier = time.Time{}, time.Time{}, nil
 	p.nextAt = now.Add(p.wait)
-	return true, success
+	return true, success, carried
 }

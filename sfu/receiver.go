@@ -84,7 +84,7 @@ type packet struct {
 	keyframe bool
 	vp8      vp8Fields
 	hasVP8   bool
-	out      rtp.Header // scratch for the rewritten header, so writing allocates nothing
+	out      outHeader // scratch for the rewritten header, so writing allocates nothing
 	outBuf   [maxPacketSize]byte
 	spare    *packet // scratch for replaying stored packets while this one is being forwarded
 }

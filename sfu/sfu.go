@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -30,8 +29,7 @@ type Config struct {
 type SFU struct {
 	log     *slog.Logger
 	pubAPI  *webrtc.API // publish PeerConnections: we receive
-	subAPI  *webrtc.API // subscribe PeerConnections: we send, with congestion control
-	bwe     *bweFactory
+	subAPI  *webrtc.API // subscribe PeerConnections: we send
 	udpMux  ice.UDPMux
 	udpAddr net.Addr
 
@@ -100,26 +98,15 @@ func New(cfg Config) (*SFU, error) {
 		_ = mux.Close()
 		return nil, err
 	}
-	bwe, err := newBWEFactory()
-	if err != nil {
-		_ = mux.Close()
-		return nil, err
-	}
-	subAPI, err := newSubscribeAPI(se, bwe.interceptor)
+	subAPI, err := newSubscribeAPI(se)
 	if err != nil {
 		_ = mux.Close()
 		return nil, err
 	}
 	log.Info("media UDP port open", "addr", addr.String())
-	s := &SFU{log: log, pubAPI: pubAPI, subAPI: subAPI, bwe: bwe, udpMux: mux, udpAddr: addr, rooms: make(map[string]*Room)}
+	s := &SFU{log: log, pubAPI: pubAPI, subAPI: subAPI, udpMux: mux, udpAddr: addr, rooms: make(map[string]*Room)}
 	s.speakers = newSpeakerDetector(s)
 	return s, nil
-}
-
-// newSubscribePC creates a subscribe PeerConnection and returns the bandwidth estimator pion's congestion
-// controller made for it.
-func (s *SFU) newSubscribePC(cfg webrtc.Configuration) (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
-	return s.bwe.newPeerConnection(s.subAPI, cfg)
 }
 
 // UDPAddr is the address of the media UDP port.

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/huddlehq/huddle/sfu/bwe"
 )
 
 // subscriber is a participant's subscribe PeerConnection: the tracks it receives and its offer/answer
@@ -16,14 +16,13 @@ import (
 type subscriber struct {
 	p   *Participant
 	pc  *webrtc.PeerConnection
-	bwe cc.BandwidthEstimator
+	bwe *bwe.Estimator // the downlink estimate; DownTracks record what they send and feed it feedback
 
 	kick chan struct{} // wakes the allocation loop; buffered, never blocks the sender
 	done chan struct{} // closed by close: ends the allocation loop
 
-	lastEstimate atomic.Int64 // set by the estimator's callback
-	congested    atomic.Bool  // the estimate fell sharply since the last allocation
-	probe        prober       // owned by the allocation loop
+	probe         prober // owned by the allocation loop
+	lastDecreases uint64 // owned by the allocation loop: the estimator's decreases it has seen
 
 	mu           sync.Mutex
 	tracks       map[string]*subscription // by track id
@@ -40,16 +39,14 @@ type subscription struct {
 	alloc       allocState // owned by the allocation loop
 }
 
-func newSubscriber(p *Participant, pc *webrtc.PeerConnection, bwe cc.BandwidthEstimator) *subscriber {
+func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *subscriber {
 	s := &subscriber{
-		p: p, pc: pc, bwe: bwe, kick: make(chan struct{}, 1), done: make(chan struct{}),
+		p: p, pc: pc, kick: make(chan struct{}, 1), done: make(chan struct{}),
+		bwe:    bwe.New(bwe.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate}),
 		tracks: make(map[string]*subscription), settings: make(map[string]SubscriptionSettings),
 	}
 	watchConnection(pc, TargetSubscribe, p)
-	if bwe != nil {
-		s.lastEstimate.Store(int64(bwe.GetTargetBitrate()))
-		bwe.OnTargetBitrateChange(s.onEstimate)
-	}
+	s.bwe.OnChange(func(int) { s.wake() })
 	go s.allocationLoop()
 	return s
 }
@@ -70,6 +67,7 @@ func (s *subscriber) add(rcv *Receiver) {
 		return
 	}
 	dt := newDownTrack(rcv, initialLayer(rcv), s.wake)
+	dt.bwe = s.bwe
 	if !rcv.attach(dt) { // the track ended meanwhile
 		s.mu.Unlock()
 		return

@@ -15,6 +15,8 @@ const (
 	raiseHold = 3 * time.Second
 	// senderReportEvery is how many allocation ticks pass between sender reports (about once a second).
 	senderReportEvery = 2
+	// minAllocationGap coalesces triggers: the estimate changes with every feedback report.
+	minAllocationGap = 100 * time.Millisecond
 )
 
 // allocState is the allocation loop's memory of one subscription; only that loop touches it.
@@ -30,66 +32,69 @@ func newAllocState() allocState { return allocState{} }
 // every link carries and which starts fastest; the allocator raises it within one round.
 func initialLayer(*Receiver) int { return 0 }
 
-// allocationLoop owns the subscriber's bandwidth allocation and its sender reports. It is started by
-// newSubscriber and ends when close closes done.
+// allocationLoop owns the subscriber's bandwidth allocation, its probes and its sender reports. It is
+// started by newSubscriber and ends when close closes done. Triggers (kick) are coalesced to one
+// allocation per minAllocationGap, and the padding ticker runs only while a probe does: with hundreds of
+// subscribers on a node, idle wake-ups would cost more than the allocations.
 func (s *subscriber) allocationLoop() {
 	tick := time.NewTicker(allocationInterval)
 	defer tick.Stop()
-	pad := time.NewTicker(probeTick)
-	defer pad.Stop()
+	var (
+		pad      *time.Ticker
+		padC     <-chan time.Time
+		deferred <-chan time.Time // a coalesced kick
+		lastRun  time.Time
+		lastPad  time.Time
+		ticks    int
+	)
+	defer func() {
+		if pad != nil {
+			pad.Stop()
+		}
+	}()
 	s.probe = newProber(time.Now())
-	ticks := 0
-	lastPad := time.Now()
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-s.kick:
+			if wait := minAllocationGap - time.Since(lastRun); wait > 0 {
+				if deferred == nil {
+					deferred = time.After(wait)
+				}
+				continue
+			}
+		case <-deferred:
+			deferred = nil
 		case <-tick.C:
 			ticks++
 			if ticks%senderReportEvery == 0 {
 				s.sendReports()
 			}
-		case now := <-pad.C:
+		case now := <-padC:
 			if s.probe.probing(now) {
 				s.probe.pad(now.Sub(lastPad))
 			}
 			lastPad = now
-			if !s.probe.judgeAt.IsZero() && !now.Before(s.probe.judgeAt) {
-				break // judge now
+			if s.probe.judgeAt.IsZero() || now.Before(s.probe.judgeAt) {
+				continue
 			}
-			continue
 		}
+		lastRun = time.Now()
 		s.allocate()
+		switch busy := !s.probe.judgeAt.IsZero(); {
+		case busy && pad == nil:
+			pad, lastPad = time.NewTicker(probeTick), lastRun
+			padC = pad.C
+		case !busy && pad != nil:
+			pad.Stop()
+			pad, padC = nil, nil
+		}
 	}
-}
-
-// onEstimate runs in pion's goroutine when the estimate changes: a sharp fall is congestion, which ends
-// any probe and its floor at the next allocation.
-func (s *subscriber) onEstimate(bitrate int) {
-	prev := s.lastEstimate.Swap(int64(bitrate))
-	if float64(bitrate) < congestionDrop*float64(prev) {
-		s.congested.Store(true)
-	}
-	s.wake()
-}
-
-// probeLoss is GCC's averaged loss ratio, 0 if unknown.
-func (s *subscriber) probeLoss() float64 {
-	if s.bwe == nil {
-		return 0
-	}
-	loss, _ := s.bwe.GetStats()["averageLoss"].(float64)
-	return loss
 }
 
 // estimate is the subscriber's current downlink bandwidth estimate in bits per second.
-func (s *subscriber) estimate() int {
-	if s.bwe == nil {
-		return initialEstimate
-	}
-	return s.bwe.GetTargetBitrate()
-}
+func (s *subscriber) estimate() int { return s.bwe.Target() }
 
 // allocate spends the subscriber's estimated bandwidth across its tracks and tells it what changed.
 func (s *subscriber) allocate() {
@@ -130,17 +135,21 @@ func (s *subscriber) allocate() {
 		t.current = int(sub.downTrack.target.Load())
 		t.mayRaise = !now.Before(sub.alloc.holdUntil)
 	}
-	estimate := s.estimate()
-	congested := s.congested.Swap(false)
-	if congested {
+	decreases := s.bwe.Decreases()
+	if decreases != s.lastDecreases {
+		s.lastDecreases = decreases
 		s.probe.congestion(now)
 	}
-	if judged, ok := s.probe.judge(now, congested, s.probeLoss()); judged {
-		s.p.log.Debug("bandwidth probe", "success", ok, "floor", s.probe.floor, "estimate", estimate)
+	if judged, ok, carried := s.probe.judgeDue(now, decreases, s.bwe.Loss()); judged {
+		if ok {
+			s.bwe.RaiseTo(carried)
+		}
+		s.p.log.Debug("bandwidth probe", "success", ok, "carried", carried, "estimate", s.bwe.Target())
 	}
-	budget := s.probe.budget(estimate)
+	estimate := s.estimate()
+	budget := estimate
 	allocate(budget, tracks, out)
-	if extra, carrier := probeWanted(subs, tracks, out); s.probe.maybeStart(now, estimate, extra, carrier) {
+	if extra, carrier := probeWanted(subs, tracks, out); s.probe.maybeStart(now, estimate, extra, carrier, decreases) {
 		s.p.log.Debug("bandwidth probe", "extra", extra, "estimate", estimate)
 	}
 
@@ -182,7 +191,7 @@ func probeWanted(subs []*subscription, tracks []allocTrack, out []allocation) (e
 	}
 	extra = int(float64(t.costs[next])*upgradeHeadroom) - cur
 	for i, sub := range subs {
-		if tracks[i].video && sub.downTrack.current.Load() != noLayer {
+		if tracks[i].video && sub.downTrack.canCarryPadding() {
 			carrier = sub.downTrack
 			if i == best {
 				break

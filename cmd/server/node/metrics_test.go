@@ -1,7 +1,9 @@
 package node_test
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,5 +55,33 @@ func TestMetrics(t *testing.T) {
 	}
 	if cpu := scrape(t, n, node.MetricCPUSeconds); cpu <= 0 {
 		t.Errorf("%s = %v", node.MetricCPUSeconds, cpu)
+	}
+}
+
+// TestPprofOptIn: the profiler is served only when asked for.
+func TestPprofOptIn(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		cfg := node.DefaultConfig()
+		cfg.HTTP.Addr, cfg.Media.UDPPort, cfg.Debug.Pprof = "127.0.0.1:0", 0, on
+		n, err := node.New(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(n.URL() + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		served := resp.StatusCode == http.StatusOK && strings.Contains(string(body), "goroutine profile")
+		if served != on {
+			t.Errorf("pprof %v: /debug/pprof/goroutine status %d (served %v)", on, resp.StatusCode, served)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = n.Close(ctx)
+		cancel()
 	}
 }
