@@ -23,10 +23,13 @@
 //
 // # Bandwidth
 //
-// Each subscribe PeerConnection has pion's GCC estimator fed by the subscriber's transport-wide feedback.
-// The subscriber's allocation loop spends that estimate across its tracks (allocate: audio, screen share,
-// priority, then layers, with hysteresis), sets each DownTrack's target layer, and reports what changed
-// through StreamStateChanged. Receivers aggregate their DownTracks' targets and tell the publisher which
+// Each subscriber has a bandwidth estimator (package bwe): DownTracks stamp every packet with a
+// transport-wide sequence number and record it there, and hand it the subscriber's transport-wide
+// feedback. Subscribe PeerConnections run no pion interceptors; the SFU does their work cheaper (NACKs
+// from the shared cache, sender reports with the publisher's clock). The subscriber's allocation loop
+// spends the estimate across its tracks (allocate: audio, screen share, priority, then layers, with
+// hysteresis), probes with padding when a track is held back, sets each DownTrack's target layer, and
+// reports what changed through StreamStateChanged. Receivers aggregate their DownTracks' targets and tell the publisher which
 // layers anyone needs (dynacast, PublisherLayers). One node-wide goroutine reads the microphones'
 // audio levels and announces each room's speakers (ActiveSpeakers).
 //
@@ -36,11 +39,11 @@
 //     subscriber.mu guards one subscribe PeerConnection's tracks, settings and offer/answer state.
 //     Receiver.mu guards the writers' side of its DownTrack list and its layer count. DownTrack.mu guards
 //     its forwarding state and send history. packetCache.mu guards one layer's cache. dynacast.mu guards
-//     what the publisher was last told.
+//     what the publisher was last told. bwe.Estimator has its own mutex, a leaf.
 //   - The media path takes only the DownTrack and packet-cache mutexes, each for a copy or a few fields;
 //     layers and DownTrack lists are found through atomic pointers.
-//   - Lock order, outer to inner: subscriber.mu → Receiver.mu → dynacast.mu; DownTrack.mu and
-//     packetCache.mu are leaves. Room.mu and SFU.mu are never held while taking another sfu lock except
+//   - Lock order, outer to inner: subscriber.mu → Receiver.mu → dynacast.mu; DownTrack.mu,
+//     packetCache.mu and the estimator's mutex are leaves. Room.mu and SFU.mu are never held while taking another sfu lock except
 //     to read a Receiver's atomics, and no lock is held across a network write.
 //   - ParticipantEvents methods are called from the SFU's goroutines, some with Room.mu held so that
 //     events reach each participant in the order the room changed; implementations must not block and
