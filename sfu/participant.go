@@ -156,6 +156,44 @@ func (p *Participant) SetMuted(trackID string, muted bool) error {
 	return nil
 }
 
+// Block stops (or resumes) forwarding one of the participant's tracks to everyone, whatever its client
+// sends: a moderator's mute. The track stays published and is marked muted; resuming restarts each
+// subscriber on a keyframe.
+func (p *Participant) Block(trackID string, blocked bool) error {
+	p.mu.Lock()
+	rcv := p.published[trackID]
+	p.mu.Unlock()
+	if rcv == nil {
+		return fmt.Errorf("block %s: %w", trackID, ErrUnknownTrack)
+	}
+	if rcv.blocked.Swap(blocked) == blocked {
+		return nil
+	}
+	if !blocked {
+		for _, dt := range *rcv.downTracks.Load() {
+			dt.mu.Lock()
+			dt.fwd.restart()
+			dt.mu.Unlock()
+		}
+		rcv.RequestKeyframe()
+	}
+	if rcv.muted.Swap(blocked) != blocked {
+		p.room.muted(rcv)
+	}
+	return nil
+}
+
+// Published returns the ids of the participant's published tracks.
+func (p *Participant) Published() []TrackInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]TrackInfo, 0, len(p.published))
+	for _, rcv := range p.published {
+		out = append(out, rcv.Info())
+	}
+	return out
+}
+
 // Unpublish stops forwarding one of the participant's tracks to everyone.
 func (p *Participant) Unpublish(trackID string) error {
 	p.mu.Lock()

@@ -29,6 +29,7 @@ const maxLayers = 4
 type Receiver struct {
 	info      TrackInfo // immutable but for muted; Layers is the publisher's declaration, lowest first
 	muted     atomic.Bool
+	blocked   atomic.Bool // a moderator stopped this track: nothing is forwarded until unblocked
 	codecKind codec.Kind
 	codec     webrtc.RTPCodecParameters
 	publisher *webrtc.PeerConnection // for keyframe requests
@@ -233,6 +234,11 @@ func (r *Receiver) receive(l *layerState, pkt *packet, now int64) {
 func (r *Receiver) forward(pkt *packet, now int64) {
 	size := len(pkt.raw)
 	sent := 0
+	if r.blocked.Load() {
+		r.counters.packetsIn.Add(1)
+		r.counters.bytesIn.Add(uint64(size))
+		return
+	}
 	for _, dt := range *r.downTracks.Load() {
 		if dt.writeRTP(pkt, now) {
 			sent++

@@ -447,3 +447,35 @@ func TestH264LayerSwitch(t *testing.T) {
 		t.Errorf("want a start on an IDR and two switches q→f→h, saw %d switches", switches)
 	}
 }
+
+// TestBlockedTrackForwardsNothing: a moderator's block stops forwarding at once; unblocking resumes on a
+// keyframe.
+func TestBlockedTrackForwardsNothing(t *testing.T) {
+	r := testReceiver()
+	w := &recordingWriter{}
+	boundDownTrack(t, r, 1, 96, w)
+	l := &synthLayer{seq: 1, ts: 1, pic: 1, perFrame: 2, keyEvery: 4}
+	pkt := &packet{}
+	run := func(frames int) {
+		for f := 0; f < frames; f++ {
+			for _, raw := range l.nextFrame() {
+				feed(t, r, pkt, 0, raw)
+			}
+		}
+	}
+	run(2)
+	sent := len(w.headers)
+	r.blocked.Store(true)
+	run(6)
+	if len(w.headers) != sent {
+		t.Fatalf("%d packets forwarded while blocked", len(w.headers)-sent)
+	}
+	r.blocked.Store(false)
+	for _, dt := range *r.downTracks.Load() {
+		dt.fwd.restart()
+	}
+	run(6)
+	if len(w.headers) == sent || !codec.IsKeyframe(codec.KindVP8, w.payloads[sent]) {
+		t.Fatal("unblocked track did not resume on a keyframe")
+	}
+}
