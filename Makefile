@@ -1,5 +1,5 @@
 # Convenience targets; each is one documented command.
-.PHONY: run test race vet fuzz bench build
+.PHONY: run test race vet fuzz bench microbench build
 
 run:    ## run a local node on http://127.0.0.1:7880
 	go run ./cmd/server
@@ -21,5 +21,18 @@ fuzz:   ## run each fuzz target for 20 s
 	go test ./loadtest/media -run '^$$' -fuzz FuzzLayerOf -fuzztime 20s
 	go test ./loadtest/netem -run '^$$' -fuzz FuzzRewriteCandidate -fuzztime 20s
 
-bench:  ## forwarding-path benchmarks (allocations per packet)
+# The load benchmark: builds the server and the load tester, starts the server on free loopback ports,
+# runs the livestream and meeting presets against it (BENCH_DURATION each, measured after everyone
+# joined), prints each report and a summary of forwarded packets per server CPU-second, and stops the
+# server. PROFILE=1 also captures a CPU profile of the server during meeting and prints its top functions.
+BENCH_DURATION ?= 20s
+BENCH_PRESETS ?= livestream,meeting
+
+bench:  ## load benchmark of a real server on loopback (PROFILE=1: CPU profile during meeting)
+	CGO_ENABLED=0 go build -trimpath -o bin/server ./cmd/server
+	go build -o bin/loadtest ./cmd/loadtest
+	bin/loadtest bench -server bin/server -presets $(BENCH_PRESETS) -duration $(BENCH_DURATION) -out bin/bench \
+		$(if $(PROFILE),-profile bin/bench/meeting.cpu.pprof -profile-preset meeting)
+
+microbench:  ## forwarding-path benchmarks (allocations per packet)
 	go test ./sfu -run '^$$' -bench . -benchmem

@@ -3,12 +3,14 @@
 // than delta frames) and Opus-sized audio every 20 ms. Every packet's payload carries its send time, so a
 // receiver on the same host can measure one-way latency (SentAt). A Simulcast (simulcast.go) sends several
 // VP8 layers of one track, each packet tagged with its layer (LayerOf), and the Opus source can carry the
-// RFC 6464 audio level header extension.
+// RFC 6464 audio level header extension. Video can be paced like a browser's sender (pace.go), and real
+// IVF (VP8) and Ogg (Opus) files can be replayed instead (clip.go, replay.go).
 //
-// Locking: a Source or Simulcast is driven by one call of Run (which owns the RTP state: sequence numbers,
-// timestamps, picture ids); RequestKeyframe, SetLayerActive, SetAudioLevel, SetAudioLevelExtensionID and
-// Sent may be called from any goroutine at any time, they only touch atomics. Run's goroutines end when
-// its ctx ends.
+// Locking: a Source, Simulcast or Replay is driven by one call of Run (which owns the RTP state: sequence
+// numbers, timestamps, picture ids, the pacer); SetPacing is called before Run; RequestKeyframe,
+// SetLayerActive, SetAudioLevel, SetAudioLevelExtensionID and Sent may be called from any goroutine at any
+// time, they only touch atomics. A Clip is immutable once parsed and shared freely. Run's goroutines end
+// when its ctx ends.
 package media
 
 import (
@@ -51,6 +53,8 @@ type Source struct {
 	audioExtID atomic.Uint32
 	// audioLevel packs the RFC 6464 byte: voice flag in bit 7, level (-dBov, 0..127) below.
 	audioLevel atomic.Uint32
+
+	pacing Pacing // video; set before Run
 }
 
 // DefaultAudioLevel is the level a new Opus source reports once its extension id is set: -30 dBov,
@@ -119,6 +123,9 @@ func (s *Source) RequestKeyframe() { s.wantKey.Store(true) }
 // Sent returns how many packets and bytes were written.
 func (s *Source) Sent() (packets, bytes uint64) { return s.sentPkts.Load(), s.sentBytes.Load() }
 
+// SetPacing makes Run pace a video stream's frames at p (see Pacing). Call it before Run.
+func (s *Source) SetPacing(p Pacing) { s.pacing = p }
+
 // Run writes the stream until ctx ends.
 func (s *Source) Run(ctx context.Context) error {
 	if s.spec.Kind == webrtc.RTPCodecTypeAudio {
@@ -153,6 +160,9 @@ func (s *Source) runVideo(ctx context.Context) error {
 	interval := time.Second / time.Duration(s.spec.FPS)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	pace := newPacer(s.pacing, s.spec.BitrateBps)
+	defer pace.stop()
+	clock := frameClock{interval: interval}
 	frameBytes := s.spec.BitrateBps / 8 / s.spec.FPS
 	lastKey := time.Time{}
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2}}
@@ -163,6 +173,9 @@ func (s *Source) runVideo(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		}
+		if pace != nil { // a paced frame may outlast its interval: skip the frames it crowded out
+			pkt.Timestamp += uint32(clock.skipped(time.Now())) * uint32(90000/s.spec.FPS)
 		}
 		key := s.wantKey.Swap(false) || time.Since(lastKey) >= s.spec.KeyframeInterval
 		size := frameBytes
@@ -184,6 +197,9 @@ func (s *Source) runVideo(ctx context.Context) error {
 			pkt.Payload = buf[:n]
 			sent += chunk
 			pkt.Marker = sent >= size
+			if !pace.wait(ctx, n+12) {
+				return nil
+			}
 			if err := s.write(pkt); err != nil {
 				return err
 			}
@@ -237,12 +253,16 @@ func writeH264Packet(buf []byte, first, key bool, chunk int) int {
 // setAudioLevel rewrites the header's extensions from scratch: the interceptors downstream add their own
 // (e.g. transport-wide sequence numbers) to this same header, and the id may have changed since.
 func (s *Source) setAudioLevel(h *rtp.Header) error {
+	return writeAudioLevel(h, uint8(s.audioExtID.Load()), s.audioLevel.Load())
+}
+
+// writeAudioLevel replaces h's extensions with the audio level extension under id (none when id is 0);
+// v packs the RFC 6464 byte as Source.audioLevel does.
+func writeAudioLevel(h *rtp.Header, id uint8, v uint32) error {
 	h.Extension, h.Extensions = false, h.Extensions[:0]
-	id := uint8(s.audioExtID.Load())
 	if id == 0 {
 		return nil
 	}
-	v := s.audioLevel.Load()
 	ext, err := rtp.AudioLevelExtension{Level: uint8(v & 0x7f), Voice: v&0x80 != 0}.Marshal()
 	if err != nil {
 		return fmt.Errorf("media: audio level: %w", err)

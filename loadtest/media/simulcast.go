@@ -66,6 +66,7 @@ type Simulcast struct {
 	keyInterval time.Duration
 	layers      []*layer
 	running     atomic.Bool
+	pacing      Pacing // set before Run
 }
 
 // layer is one encoding. The atomics are shared; the rest belongs to the goroutine Run starts for it.
@@ -83,6 +84,8 @@ type layer struct {
 	picture uint16
 	tl0     uint8
 	lastKey time.Time
+	pacer   *pacer // nil: frames go out in one burst
+	clock   frameClock
 }
 
 // NewSimulcast returns a source of the given layers (lowest first, at most MaxSimulcastLayers, distinct
@@ -179,6 +182,10 @@ func (s *Simulcast) Sent(rid string) (packets, bytes uint64) {
 	return l.sentPkts.Load(), l.sentBytes.Load()
 }
 
+// SetPacing makes Run pace each layer's frames at p (see Pacing; each layer at its own bitrate). Call it
+// before Run.
+func (s *Simulcast) SetPacing(p Pacing) { s.pacing = p }
+
 // Run writes every layer, one goroutine each, until ctx ends (it then returns nil) or a write fails (it
 // stops every layer and returns the error). Run may be called once.
 func (s *Simulcast) Run(ctx context.Context) error {
@@ -193,6 +200,7 @@ func (s *Simulcast) Run(ctx context.Context) error {
 		first error
 	)
 	for _, l := range s.layers {
+		l.pacer = newPacer(s.pacing, l.spec.BitrateBps)
 		wg.Go(func() {
 			if err := l.run(ctx, s.keyInterval); err != nil {
 				errMu.Lock()
@@ -209,8 +217,11 @@ func (s *Simulcast) Run(ctx context.Context) error {
 }
 
 func (l *layer) run(ctx context.Context, keyInterval time.Duration) error {
-	tick := time.NewTicker(time.Second / time.Duration(l.spec.FPS))
+	interval := time.Second / time.Duration(l.spec.FPS)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	defer l.pacer.stop()
+	l.clock = frameClock{interval: interval}
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2}}
 	buf := make([]byte, maxPayload)
 	for {
@@ -219,7 +230,11 @@ func (l *layer) run(ctx context.Context, keyInterval time.Duration) error {
 			return nil
 		case <-tick.C:
 		}
-		if err := l.tick(time.Now(), keyInterval, pkt, buf); err != nil {
+		now := time.Now()
+		if l.pacer != nil { // a paced frame may outlast its interval: skip the frames it crowded out
+			l.ts += uint32(l.clock.skipped(now)) * uint32(90000/l.spec.FPS)
+		}
+		if err := l.tickCtx(ctx, now, keyInterval, pkt, buf); err != nil {
 			return err
 		}
 	}
@@ -227,6 +242,10 @@ func (l *layer) run(ctx context.Context, keyInterval time.Duration) error {
 
 // tick advances the layer's clock by one frame and, if the layer is active, sends that frame.
 func (l *layer) tick(now time.Time, keyInterval time.Duration, pkt *rtp.Packet, buf []byte) error {
+	return l.tickCtx(context.Background(), now, keyInterval, pkt, buf)
+}
+
+func (l *layer) tickCtx(ctx context.Context, now time.Time, keyInterval time.Duration, pkt *rtp.Packet, buf []byte) error {
 	l.ts += uint32(90000 / l.spec.FPS)
 	if !l.active.Load() {
 		return nil
@@ -235,11 +254,12 @@ func (l *layer) tick(now time.Time, keyInterval time.Duration, pkt *rtp.Packet, 
 	if key {
 		l.lastKey = now
 	}
-	return l.sendFrame(key, pkt, buf)
+	return l.sendFrame(ctx, key, pkt, buf)
 }
 
-// sendFrame packetizes one frame of ~bitrate/fps bytes (5x that for a keyframe).
-func (l *layer) sendFrame(key bool, pkt *rtp.Packet, buf []byte) error {
+// sendFrame packetizes one frame of ~bitrate/fps bytes (5x that for a keyframe), paced if the layer is.
+// When ctx ends while it waits for the pacer, the rest of the frame is not sent.
+func (l *layer) sendFrame(ctx context.Context, key bool, pkt *rtp.Packet, buf []byte) error {
 	size := l.spec.BitrateBps / 8 / l.spec.FPS
 	if key {
 		size *= 5
@@ -254,6 +274,9 @@ func (l *layer) sendFrame(key bool, pkt *rtp.Packet, buf []byte) error {
 		pkt.Payload = buf[:n]
 		sent += chunk
 		pkt.Marker = sent >= size
+		if !l.pacer.wait(ctx, n+12) {
+			return nil
+		}
 		pkt.SequenceNumber = l.seq
 		l.seq++
 		if err := l.track.WriteRTP(pkt); err != nil {

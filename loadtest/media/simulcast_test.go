@@ -490,7 +490,7 @@ func BenchmarkSimulcastFrame(b *testing.B) {
 	pkt, buf := &rtp.Packet{Header: rtp.Header{Version: 2}}, make([]byte, maxPayload)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := l.sendFrame(false, pkt, buf); err != nil {
+		if err := l.sendFrame(context.Background(), false, pkt, buf); err != nil {
 			b.Fatal(err)
 		}
 	}

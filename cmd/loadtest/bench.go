@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/huddlehq/huddle/loadtest"
+)
+
+// benchTarget is the goal for forwarded packets per server CPU-second of a preset (issue: load tester).
+// Targets are reported, not enforced: the server's forwarding path is being optimized towards them.
+func benchTarget(preset string) (float64, bool) {
+	switch preset {
+	case "livestream":
+		return 92_000, true
+	case "meeting":
+		return 77_000, true
+	}
+	return 0, false
+}
+
+// Server start-up and shut-down bounds.
+const (
+	serverReadyTimeout = 15 * time.Second
+	serverStopTimeout  = 10 * time.Second
+)
+
+// benchConfig is what the flags of bench say.
+type benchConfig struct {
+	server, profile, profilePreset, outDir string
+	presets                                []string
+	sf                                     *scenarioFlags
+}
+
+func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
+	var cfg benchConfig
+	fs := flag.NewFlagSet("loadtest bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: loadtest bench [flags]\n\nStarts the server binary on free loopback ports (with -pprof), runs each preset against it, prints\n"+
+			"each report and a summary (forwarded packets per server CPU-second against the targets), stops it.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.server, "server", "bin/server", "the server binary to start (make build)")
+	presets := fs.String("presets", "livestream,meeting", "comma-separated presets to run, in order")
+	fs.StringVar(&cfg.profile, "profile", "", "write a CPU profile of the server during the -profile-preset run here and print its top functions")
+	fs.StringVar(&cfg.profilePreset, "profile-preset", "meeting", "the preset the profile covers")
+	fs.StringVar(&cfg.outDir, "out", "", "also write <preset>.json and <preset>.html reports into this directory")
+	cfg.sf = addScenarioFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, p := range strings.Split(*presets, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			if _, err := loadtest.PresetOptions(p); err != nil {
+				return cfg, err
+			}
+			cfg.presets = append(cfg.presets, p)
+		}
+	}
+	if len(cfg.presets) == 0 {
+		return cfg, errors.New("-presets: none given")
+	}
+	return cfg, nil
+}
+
+// bench starts a server, runs the presets against it and prints their figures.
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseBenchFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest bench:", err)
+		return exitUsage
+	}
+	srv, err := startServer(ctx, cfg.server, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest bench:", err)
+		return exitUsage
+	}
+	defer srv.stop(stderr)
+	fmt.Fprintf(stderr, "bench: server %s at %s (media UDP %d)\n", cfg.server, srv.base, srv.udpPort)
+
+	code := exitOK
+	var reports []*loadtest.Report
+	for _, name := range cfg.presets {
+		if ctx.Err() != nil {
+			break
+		}
+		o, th, err := cfg.sf.apply(name, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest bench:", err)
+			return exitUsage
+		}
+		o.URL = "ws://" + srv.addr + "/ws"
+		var prof *profiler
+		if cfg.profile != "" && name == cfg.profilePreset {
+			prof = &profiler{url: srv.base + "/debug/pprof/profile", path: cfg.profile}
+			o.OnMeasure = func(d time.Duration) { prof.start(ctx, d) }
+		}
+		rep, err := loadtest.Run(ctx, o)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest bench:", err)
+			return exitUsage
+		}
+		if len(rep.Check(th)) > 0 {
+			code = exitFailed
+		}
+		if err := rep.WriteText(stdout); err != nil {
+			fmt.Fprintln(stderr, "loadtest bench:", err)
+			return exitUsage
+		}
+		fmt.Fprintln(stdout)
+		if cfg.outDir != "" {
+			if err := writeReports(rep, cfg.outDir, name); err != nil {
+				fmt.Fprintln(stderr, "loadtest bench:", err)
+			}
+		}
+		if prof != nil {
+			prof.report(cfg.server, stdout, stderr)
+		}
+		reports = append(reports, rep)
+	}
+	printSummary(reports, stdout)
+	return code
+}
+
+func writeReports(rep *loadtest.Report, dir, name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, name+".json"))
+	if err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	werr := writeReport(rep, true, filepath.Join(dir, name+".html"), f)
+	return errors.Join(werr, f.Close())
+}
+
+// printSummary is one line per preset: the figures the benchmark is about.
+func printSummary(reports []*loadtest.Report, w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "preset\tjoined\tfailed\tloss %\tlatency p50 ms\tp99 ms\tpackets out\tserver CPU-s\tpackets/CPU-s\ttarget\t")
+	for _, r := range reports {
+		target := "-"
+		if t, ok := benchTarget(r.Scenario); ok {
+			verdict := "below"
+			if r.Server.PacketsPerCPUS >= t {
+				verdict = "met"
+			}
+			target = fmt.Sprintf("%.0f (%s)", t, verdict)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.2f\t%.2f\t%.0f\t%.2f\t%.0f\t%s\t\n", r.Scenario, r.Participants.Joined, r.Participants.Failed,
+			100*r.Loss.Rate, r.LatencyMs.P50, r.LatencyMs.P99, r.Server.PacketsOut, r.Server.CPUSeconds, r.Server.PacketsPerCPUS, target)
+	}
+	_ = tw.Flush()
+}
+
+// server is a server process this command started.
+type server struct {
+	cmd     *exec.Cmd
+	addr    string // host:port of HTTP
+	base    string // http://host:port
+	udpPort int
+	done    chan error
+}
+
+// startServer runs the binary on free loopback ports with the profiler on and waits until /healthz
+// answers. The process ends with ctx or stop.
+func startServer(ctx context.Context, binary string, stderr io.Writer) (*server, error) {
+	httpPort, err := freePort("tcp")
+	if err != nil {
+		return nil, err
+	}
+	udpPort, err := freePort("udp")
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
+	cmd := exec.CommandContext(ctx, binary, "-http", addr, "-bind-ip", "127.0.0.1", "-udp-port", strconv.Itoa(udpPort), "-pprof", "-log-level", "warn")
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) } // a graceful stop
+	cmd.WaitDelay = serverStopTimeout
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", binary, err)
+	}
+	s := &server{cmd: cmd, addr: addr, base: "http://" + addr, udpPort: udpPort, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	if err := s.waitReady(ctx); err != nil {
+		s.stop(stderr)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, serverReadyTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/healthz", nil)
+		if err != nil {
+			return fmt.Errorf("server health: %w", err)
+		}
+		if resp, err := client.Do(req); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-s.done:
+			s.done <- err // for stop
+			return fmt.Errorf("server exited before it served: %v", err)
+		case <-ctx.Done():
+			return fmt.Errorf("server not ready at %s within %v: %w", s.base, serverReadyTimeout, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stop interrupts the server (it shuts down gracefully) and waits for it; a server that does not end
+// within serverStopTimeout is killed.
+func (s *server) stop(stderr io.Writer) {
+	_ = s.cmd.Process.Signal(os.Interrupt) // fails harmlessly if it has already exited
+	select {
+	case err := <-s.done:
+		if err != nil {
+			fmt.Fprintln(stderr, "bench: server:", err)
+		}
+	case <-time.After(serverStopTimeout):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		fmt.Fprintln(stderr, "bench: server killed: it did not stop within", serverStopTimeout)
+	}
+}
+
+// freePort asks the kernel for a free loopback port of the network ("tcp" or "udp"). Another process
+// could take it before the server does; on loopback in a benchmark that is a risk worth taking, since
+// the server cannot report a port it picked itself.
+func freePort(network string) (int, error) {
+	if network == "udp" {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("free udp port: %w", err)
+		}
+		defer func() { _ = c.Close() }()
+		return c.LocalAddr().(*net.UDPAddr).Port, nil
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free tcp port: %w", err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// profiler fetches a CPU profile of the server over the measurement window. start runs on the load
+// test's goroutine and only launches the fetch; report waits for it.
+type profiler struct {
+	url, path string
+	wg        sync.WaitGroup
+	err       error
+}
+
+func (p *profiler) start(ctx context.Context, d time.Duration) {
+	secs := max(int(d.Seconds()), 1)
+	p.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+		defer cancel()
+		p.err = fetchTo(ctx, fmt.Sprintf("%s?seconds=%d", p.url, secs), p.path)
+	})
+}
+
+// report waits for the profile and prints `go tool pprof -top` of it.
+func (p *profiler) report(binary string, stdout, stderr io.Writer) {
+	p.wg.Wait()
+	if p.err != nil {
+		fmt.Fprintln(stderr, "bench: cpu profile:", p.err)
+		return
+	}
+	fmt.Fprintf(stdout, "CPU profile of the server over the window: %s\n", p.path)
+	cmd := exec.Command("go", "tool", "pprof", "-top", "-nodecount=30", binary, p.path)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(stderr, "bench: go tool pprof:", err)
+	}
+	fmt.Fprintln(stdout)
+}
+
+func fetchTo(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("profile %s: %w", path, err)
+	}
+	return f.Close()
+}

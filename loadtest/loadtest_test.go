@@ -1,0 +1,296 @@
+package loadtest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
+
+	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/loadtest"
+)
+
+// startNode runs a node on free loopback ports for the duration of the test.
+func startNode(t *testing.T) *node.Node {
+	t.Helper()
+	cfg := node.DefaultConfig()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Media.UDPPort = 0
+	level := slog.LevelWarn
+	if os.Getenv("HUDDLE_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	n, err := node.New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.Close(ctx); err != nil {
+			t.Errorf("node close: %v", err)
+		}
+	})
+	return n
+}
+
+func wsURL(n *node.Node) string { return strings.Replace(n.URL(), "http://", "ws://", 1) + "/ws" }
+
+// testLogger prints warnings (a participant that failed, a source that stopped) into the test log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// TestPresets runs each preset at small scale against an in-process server: everyone joins, every
+// receiver gets every track it should with no loss to speak of, and what the receivers read agrees with
+// what the server says it forwarded.
+func TestPresets(t *testing.T) {
+	tests := []struct {
+		preset string
+		adjust func(*loadtest.Options)
+		check  func(*testing.T, *loadtest.Report)
+	}{
+		{"livestream", func(o *loadtest.Options) { *o = o.Scaled(0.1) }, func(t *testing.T, r *loadtest.Report) {
+			if r.Participants.Planned != 4 {
+				t.Errorf("livestream at 0.1: %d participants, want 1 publisher and 3 subscribers", r.Participants.Planned)
+			}
+		}},
+		{"meeting", func(o *loadtest.Options) { o.Publishers, o.Subscribers = 3, 3 }, func(t *testing.T, r *loadtest.Report) {
+			// 3x3 tiles are 426x240: the server never needs f for them.
+			if r.Layers["f"] != 0 {
+				t.Errorf("a 3x3 grid received f: %v", r.Layers)
+			}
+		}},
+		{"classroom", func(o *loadtest.Options) { *o = o.Scaled(0.1) }, func(t *testing.T, r *loadtest.Report) {
+			if o := r.Options; o.Publishers != 1 || o.ScreenShares != 1 || o.Subscribers != 6 || o.AudioPublishers != 1 {
+				t.Errorf("classroom at 0.1: %+v", o)
+			}
+			if r.Layers["single"] == 0 {
+				t.Errorf("no receiver got the screen share: layers %v", r.Layers)
+			}
+		}},
+		{"consultation", func(o *loadtest.Options) { *o = o.Scaled(0.1) }, func(t *testing.T, r *loadtest.Report) {
+			if r.Options.Rooms != 2 || r.Participants.Planned != 4 {
+				t.Errorf("consultation at 0.1: %d rooms, %d participants", r.Options.Rooms, r.Participants.Planned)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.preset, func(t *testing.T) {
+			n := startNode(t)
+			o, err := loadtest.PresetOptions(tt.preset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.adjust(&o)
+			o.URL, o.Duration, o.JoinRate, o.Seed = wsURL(n), 3*time.Second, 20, 7
+			o.Logger = testLogger(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			rep, err := loadtest.Run(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text bytes.Buffer
+			if err := rep.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("\n%s", text.String())
+			checkReport(t, rep)
+			tt.check(t, rep)
+			if t.Failed() {
+				js, _ := json.MarshalIndent(rep.Receivers, "", " ")
+				t.Logf("receivers: %s", js)
+			}
+			if failures := rep.Check(loadtest.Thresholds{MaxLoss: 0.01, MaxFailures: 0, MaxMissingTracks: 0}); len(failures) > 0 {
+				t.Errorf("thresholds: %v", failures)
+			}
+		})
+	}
+}
+
+// checkReport asserts what every preset's report must show.
+func checkReport(t *testing.T, r *loadtest.Report) {
+	t.Helper()
+	p := r.Participants
+	if p.Joined != p.Planned || p.Failed != 0 || p.Skipped != 0 {
+		t.Errorf("participants %+v", p)
+	}
+	if r.Tracks.Expected == 0 || r.Tracks.Received != r.Tracks.Expected {
+		t.Errorf("tracks: %d expected, %d received, missing %v", r.Tracks.Expected, r.Tracks.Received, r.Tracks.Missing)
+	}
+	if r.Loss.Expected == 0 || r.Loss.Rate > 0.01 {
+		t.Errorf("loss %d of %d", r.Loss.Missing, r.Loss.Expected)
+	}
+	if r.FirstMediaMs.N != r.Tracks.Received || r.JoinMs.N != p.Joined {
+		t.Errorf("first media for %d tracks of %d; join latency for %d of %d participants", r.FirstMediaMs.N, r.Tracks.Received, r.JoinMs.N, p.Joined)
+	}
+	if r.LatencyMs.N == 0 || r.LatencyMs.P50 <= 0 || r.LatencyMs.P99 > 2000 {
+		t.Errorf("latency %+v", r.LatencyMs)
+	}
+	if r.ReceiverKbps.N == 0 || r.ReceiverKbps.Min <= 0 {
+		t.Errorf("receiver bitrates %+v", r.ReceiverKbps)
+	}
+	for _, rr := range r.Receivers {
+		for _, tr := range rr.Tracks {
+			if tr.Kind == "video" && tr.Layer == "" {
+				t.Errorf("%s/%s: no layer for video track %s", rr.Room, rr.Name, tr.TrackID)
+			}
+		}
+	}
+	s := r.Server
+	if !s.Scraped || s.CPUSeconds <= 0 || s.PacketsOut <= 0 || s.PacketsPerCPUS <= 0 {
+		t.Fatalf("server cost %+v", s)
+	}
+	// The receivers read each forwarded packet once (SRTP's replay check refuses a second copy), plus the
+	// retransmissions that filled holes, which the server counts apart. Allow 1 % for packets in flight
+	// when the window opened.
+	got, low, high := float64(r.Received.Packets), s.PacketsOut, s.PacketsOut+s.Retransmitted
+	if slack := 0.01*s.PacketsOut + 20; got < low-slack || got > high+slack {
+		t.Errorf("receivers read %.0f packets in the window; the server forwarded %.0f and retransmitted %.0f", got, low, s.Retransmitted)
+	}
+	if len(r.Timeline) < 3 {
+		t.Errorf("%d samples", len(r.Timeline))
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Errorf("json: %v", err)
+	}
+}
+
+// TestUnreachableServer: nobody joins, every participant is a failure, and the run still reports.
+func TestUnreachableServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	o := loadtest.Options{URL: "ws://" + addr + "/ws", Rooms: 1, Publishers: 1, Subscribers: 2, JoinRate: 50, Duration: time.Second}
+	start := time.Now()
+	rep, err := loadtest.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Participants.Failed != 3 || rep.Participants.Joined != 0 || rep.Server.Scraped || rep.Server.Error == "" {
+		t.Errorf("participants %+v, server %+v", rep.Participants, rep.Server)
+	}
+	if failures := rep.Check(loadtest.Thresholds{MaxLoss: 0.01}); len(failures) == 0 {
+		t.Error("the run passed its thresholds")
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v", took)
+	}
+	if _, err := loadtest.Run(context.Background(), loadtest.Options{URL: o.URL}); err == nil {
+		t.Error("no error for options without participants")
+	}
+}
+
+// TestInterrupted: cancelling the context ends the run early, with a report of what was measured.
+func TestInterrupted(t *testing.T) {
+	n := startNode(t)
+	o := loadtest.Options{URL: wsURL(n), Rooms: 1, Publishers: 1, Subscribers: 1, Simulcast: true, JoinRate: 20, Duration: time.Minute}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := loadtest.Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted || rep.MeasuredSeconds > 2 || time.Since(start) > 10*time.Second {
+		t.Errorf("interrupted %v, measured %.1f s, took %v", rep.Interrupted, rep.MeasuredSeconds, time.Since(start))
+	}
+	if rep.Participants.Joined != 2 || rep.Tracks.Received != rep.Tracks.Expected {
+		t.Errorf("participants %+v, tracks %+v", rep.Participants, rep.Tracks)
+	}
+}
+
+// TestReplayFiles: a publisher replays an IVF camera and an Ogg microphone; the receivers get both, as
+// one video layer, with no latency figures (real media carries no send stamps).
+func TestReplayFiles(t *testing.T) {
+	dir := t.TempDir()
+	ivf, ogg := filepath.Join(dir, "cam.ivf"), filepath.Join(dir, "mic.ogg")
+	if err := os.WriteFile(ivf, ivfClip(60, 30), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := oggwriter.New(ogg, 48000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i * 960)}, Payload: append([]byte{0xfc}, make([]byte, 80)...)}
+		if err := w.WriteRTP(pkt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t)
+	o := loadtest.Options{URL: wsURL(n), Rooms: 1, Publishers: 1, Subscribers: 2, JoinRate: 20, Duration: 2 * time.Second,
+		VideoFile: ivf, AudioFile: ogg, Logger: testLogger(t)}
+	rep, err := loadtest.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTracks := rep.Tracks.Expected == 4 && rep.Tracks.Received == 4
+	if !checkTracks || rep.Loss.Rate > 0.01 || rep.Layers["single"] != 2 || rep.LatencyMs.N != 0 {
+		t.Errorf("tracks %+v, loss %+v, layers %v, latency %+v", rep.Tracks, rep.Loss, rep.Layers, rep.LatencyMs)
+	}
+	if rep.FirstKeyframeMs.N != 2 {
+		t.Errorf("first keyframe for %d video tracks, want 2", rep.FirstKeyframeMs.N)
+	}
+	o.VideoFile = ogg
+	if _, err := loadtest.Run(context.Background(), o); err == nil {
+		t.Error("no error for an Ogg file as the camera")
+	}
+}
+
+// ivfClip is an IVF file of n VP8 frames at fps, a keyframe every 30 frames; the frames are not real
+// VP8 (the server does not decode) but carry the frame tag's keyframe bit.
+func ivfClip(n, fps int) []byte {
+	var b bytes.Buffer
+	hdr := make([]byte, 32)
+	copy(hdr, "DKIF")
+	binary.LittleEndian.PutUint16(hdr[6:], 32)
+	copy(hdr[8:], "VP80")
+	binary.LittleEndian.PutUint16(hdr[12:], 640)
+	binary.LittleEndian.PutUint16(hdr[14:], 360)
+	binary.LittleEndian.PutUint32(hdr[16:], uint32(fps))
+	binary.LittleEndian.PutUint32(hdr[20:], 1)
+	binary.LittleEndian.PutUint32(hdr[24:], uint32(n))
+	b.Write(hdr)
+	for i := range n {
+		size, tag := 2500, byte(0x11)
+		if i%30 == 0 {
+			size, tag = 12000, 0x10
+		}
+		fh := make([]byte, 12)
+		binary.LittleEndian.PutUint32(fh, uint32(size))
+		binary.LittleEndian.PutUint64(fh[4:], uint64(i))
+		b.Write(fh)
+		frame := bytes.Repeat([]byte{0x42}, size)
+		frame[0] = tag
+		b.Write(frame)
+	}
+	return b.Bytes()
+}
