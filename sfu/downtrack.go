@@ -158,7 +158,9 @@ func (d *DownTrack) writeRTP(p *packet, now int64) bool {
 		d.mu.Unlock()
 		d.receiver.requestKeyframe(p.layer)
 		if fresh {
-			d.sendPoster(b, p, now)
+			if n := d.sendPoster(b, p, now); n > 0 {
+				d.receiver.counters.packetsOut.Add(uint64(n))
+			}
 		}
 		return false
 	case forwardStart:
@@ -194,10 +196,11 @@ func (d *DownTrack) sendLocked(b *binding, p *packet, now int64) bool {
 // sendPoster shows a subscriber that has received nothing yet the layer's last keyframe while the live
 // one it asked for is on its way, then waits for that one: a picture at once instead of black. Called by
 // the layer's reader, which owns the keyframe store; p is the packet being forwarded and is left intact.
-func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) {
+// It returns how many packets it sent.
+func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) int {
 	l := d.receiver.layers[p.layer].Load()
 	if l == nil || l.keyframes == nil {
-		return
+		return 0
 	}
 	if p.spare == nil {
 		p.spare = &packet{}
@@ -205,6 +208,7 @@ func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) {
 	sp := p.spare
 	first := true
 	aborted := false
+	sent := 0
 	l.keyframes.packets(func(raw []byte) {
 		if aborted || !sp.parse(raw, d.receiver.codecKind) {
 			return
@@ -221,15 +225,18 @@ func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) {
 			d.current.Store(int32(p.layer))
 			first = false
 		}
-		d.sendLocked(b, sp, now)
+		if d.sendLocked(b, sp, now) {
+			sent++
+		}
 	})
 	if first {
-		return
+		return 0
 	}
 	d.mu.Lock()
 	d.fwd.restart() // the live keyframe continues from the poster
 	d.mu.Unlock()
 	d.changed()
+	return sent
 }
 
 // write sends one rewritten packet, stamped with the subscriber's next transport-wide sequence number

@@ -25,6 +25,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// socketBufferSize is what the media socket asks the kernel for, each way.
+const socketBufferSize = 8 << 20
+
 // SFU holds the rooms of one node and the pion APIs they share.
 type SFU struct {
 	log     *slog.Logger
@@ -70,7 +73,8 @@ func New(cfg Config) (*SFU, error) {
 		addr net.Addr
 	)
 	if bindIP.IsUnspecified() {
-		multi, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback())
+		multi, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback(),
+			ice.UDPMuxFromPortWithReadBufferSize(socketBufferSize), ice.UDPMuxFromPortWithWriteBufferSize(socketBufferSize))
 		if err != nil {
 			return nil, fmt.Errorf("sfu: open media UDP port %d on all interfaces: %w", cfg.UDPPort, err)
 		}
@@ -80,6 +84,11 @@ func New(cfg Config) (*SFU, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sfu: open media UDP port %s: %w", net.JoinHostPort(cfg.BindIP, fmt.Sprint(cfg.UDPPort)), err)
 		}
+		// Every publisher's packets arrive on this one socket, a keyframe's in one burst: the kernel's
+		// default receive buffer (~208 KB) overflows under a few simultaneous keyframes. The kernel caps
+		// the size at net.core.rmem_max/wmem_max; raise those for big nodes.
+		_ = conn.SetReadBuffer(socketBufferSize)
+		_ = conn.SetWriteBuffer(socketBufferSize)
 		mux, addr = webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("udpmux"), conn), conn.LocalAddr()
 	}
 	se.SetICEUDPMux(mux)

@@ -338,6 +338,9 @@ func TestNewSubscriberGetsStoredKeyframe(t *testing.T) {
 			t.Errorf("packet %d: sequence %d after %d", i, w.headers[i].SequenceNumber, w.headers[i-1].SequenceNumber)
 		}
 	}
+	if got := r.counters.packetsOut.Load(); got != uint64(len(w.headers)) {
+		t.Errorf("packets-out counter %d, %d packets written (the stored keyframe must count)", got, len(w.headers))
+	}
 	d0, _ := codec.ParseVP8Descriptor(w.payloads[0])
 	d3, _ := codec.ParseVP8Descriptor(w.payloads[3])
 	if d3.PictureID != d0.PictureID+1 {
