@@ -2,11 +2,13 @@ package signaling
 
 import (
 	"errors"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/huddlehq/huddle/sfu"
+	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/protocol"
 )
 
@@ -54,6 +56,10 @@ func handlerFor(typ string) func(*Session, protocol.Envelope) *protocol.Error {
 		return (*Session).handleUnpublish
 	case protocol.TypeTrackSettings:
 		return (*Session).handleTrackSettings
+	case protocol.TypeRemoveParticipant:
+		return (*Session).handleRemoveParticipant
+	case protocol.TypeMuteParticipant:
+		return (*Session).handleMuteParticipant
 	case protocol.TypeLeave:
 		return func(*Session, protocol.Envelope) *protocol.Error { return nil } // run() then leaves
 	default:
@@ -76,22 +82,42 @@ func (s *Session) handleJoin(env protocol.Envelope) bool {
 		s.closeWith(websocket.CloseNormalClosure, "unsupported protocol version")
 		return false
 	}
-	s.participantID, s.name = newParticipantID(), req.Name
-	s.log = s.log.With("participant", s.participantID, "room", req.Room)
+	a, perr := s.authorizeJoin(req)
+	if perr != nil {
+		s.log.Info("join refused", "room", req.Room, "code", perr.Code, "reason", perr.Message)
+		s.sendError(env.ID, perr)
+		return true
+	}
+	s.participantID, s.name = newParticipantID(), a.Name
+	s.identity, s.role, s.hidden, s.joinedAt, s.roomName = a.Identity, a.Role, a.Role.Hidden(), time.Now(), req.Room
+	// Set before the media plane and the room can see the session: their goroutines log through it.
+	s.log = s.baseLog.With("participant", s.participantID, "room", req.Room)
 	for {
 		r := s.srv.room(req.Room)
-		err := r.admit(s, func(others []protocol.Participant) error {
+		err := r.admit(s, a, func(others []protocol.Participant, policy auth.Policy) error {
+			grants := s.grants()
 			media, err := s.srv.media.Join(req.Room, s.participantID, s, func(tracks []sfu.TrackInfo) {
 				s.reply(protocol.TypeJoined, env.ID, protocol.Joined{
 					Protocol: protocol.Version, ParticipantID: s.participantID, Room: req.Room,
 					Participants: others, Tracks: tracksOf(tracks), ICEServers: nonNil(s.srv.cfg.ICEServers),
+					Identity: s.identity, Role: string(s.role), Grants: protocolGrants(grants), Policy: protocolPolicy(policy),
 				})
 			})
+			if err != nil {
+				return err
+			}
 			s.media = media
-			return err
+			s.setSharedMedia(media)
+			return nil
 		})
 		if errors.Is(err, errRoomGone) {
 			continue
+		}
+		var refused *protocol.Error
+		if errors.As(err, &refused) {
+			s.log.Info("join refused", "identity", a.Identity, "code", refused.Code, "reason", refused.Message)
+			s.sendError(env.ID, refused)
+			return true
 		}
 		if err != nil {
 			s.log.Error("join failed", "err", err)
@@ -100,7 +126,7 @@ func (s *Session) handleJoin(env protocol.Envelope) bool {
 		}
 		s.room = r
 		s.joined.Store(true)
-		s.log.Info("session joined", "name", s.name)
+		s.log.Info("session joined", "name", s.name, "identity", s.identity, "role", s.role, "grants", s.grants().String(), "dev", a.Dev)
 		return true
 	}
 }
@@ -111,7 +137,9 @@ func (s *Session) leave() {
 	if s.media == nil {
 		return
 	}
+	s.setSharedMedia(nil)
 	s.media.Close()
+	s.flushOwnTracks()
 	s.room.remove(s)
 	s.log.Info("session left")
 	s.media = nil
@@ -122,13 +150,17 @@ func (s *Session) handlePublishOffer(env protocol.Envelope) *protocol.Error {
 	if perr := protocol.DecodeData(env, &req); perr != nil {
 		return perr
 	}
-	sources := make([]sfu.TrackSource, len(req.Tracks))
-	for i, t := range req.Tracks {
-		sources[i] = sfu.TrackSource{Mid: t.Mid, Source: sfu.Source(t.Source), Layers: layerSpecs(t.Layers)}
+	sources, sending, perr := s.publishSources(req, s.grants())
+	if perr != nil {
+		s.log.Info("publish refused", "code", perr.Code, "reason", perr.Message)
+		return perr
 	}
 	answer, assigned, err := s.media.Publish(req.SDP, sources)
 	if err != nil {
 		return mediaError(err)
+	}
+	for mid, source := range sending {
+		s.midSource[mid] = source
 	}
 	tracks := make([]protocol.AssignedTrack, len(assigned))
 	for i, a := range assigned {
@@ -143,6 +175,9 @@ func (s *Session) handleSubscribeAnswer(env protocol.Envelope) *protocol.Error {
 	if perr := protocol.DecodeData(env, &req); perr != nil {
 		return perr
 	}
+	if !s.grants().Subscribe {
+		return insufficient("you may not subscribe")
+	}
 	if err := s.media.AcceptSubscriberAnswer(req.SDP); err != nil {
 		return mediaError(err)
 	}
@@ -153,6 +188,9 @@ func (s *Session) handleICECandidate(env protocol.Envelope) *protocol.Error {
 	var req protocol.ICECandidate
 	if perr := protocol.DecodeData(env, &req); perr != nil {
 		return perr
+	}
+	if req.Target == string(sfu.TargetSubscribe) && !s.grants().Subscribe {
+		return insufficient("you may not subscribe")
 	}
 	c := req.Candidate
 	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
@@ -166,6 +204,9 @@ func (s *Session) handleMute(env protocol.Envelope) *protocol.Error {
 	var req protocol.Mute
 	if perr := protocol.DecodeData(env, &req); perr != nil {
 		return perr
+	}
+	if !req.Muted && s.isBlocked(req.TrackID) {
+		return insufficient("track %s was muted by a moderator; only a moderator can unmute it", req.TrackID)
 	}
 	if err := s.media.SetMuted(req.TrackID, req.Muted); err != nil {
 		return mediaError(err)

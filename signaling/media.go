@@ -19,6 +19,12 @@ type MediaParticipant interface {
 	SetMuted(trackID string, muted bool) error
 	Unpublish(trackID string) error
 	SetSubscriptionSettings(trackID string, settings sfu.SubscriptionSettings) error
+	// Block stops (or resumes) forwarding one of the participant's tracks and marks it muted: a
+	// moderator's mute, which the publisher's own unmute cannot undo. Called from the admin's or the
+	// moderator's goroutine, concurrently with the participant's own calls.
+	Block(trackID string, blocked bool) error
+	// Published returns the participant's published tracks; safe from any goroutine.
+	Published() []sfu.TrackInfo
 	Close()
 }
 

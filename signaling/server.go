@@ -12,7 +12,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/protocol"
+	"github.com/huddlehq/huddle/signaling/webhook"
 )
 
 // Config tunes the control plane. Zero values take the defaults in PROTOCOL.md.
@@ -23,6 +25,16 @@ type Config struct {
 	WriteTimeout time.Duration        // one write to a socket (10 s)
 	QueueLength  int                  // outgoing messages a session may have queued (512)
 	Logger       *slog.Logger
+
+	// Keys verifies join tokens; nil: no token verifies (only dev-mode joins get in).
+	Keys *auth.Keyring
+	// DevTrustLoopback (dev mode) admits a join without a token from this machine with a host's rights.
+	DevTrustLoopback bool
+	// Rooms are configured rooms: they exist from the start with their policy, and come back with it
+	// when a join recreates them after an admin closed them.
+	Rooms map[string]auth.Policy
+	// Webhooks receives room events; nil: none are sent. It must not block (webhook.Notifier does not).
+	Webhooks webhook.Sink
 }
 
 func (c *Config) setDefaults() {
@@ -60,13 +72,17 @@ type Server struct {
 // New returns a Server driving media.
 func New(media Media, cfg Config) *Server {
 	cfg.setDefaults()
-	return &Server{
+	s := &Server{
 		cfg: cfg, media: media, log: cfg.Logger,
 		// The default origin check (same host) stays: a page elsewhere must not drive a user's session.
 		upgrader: websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096},
 		rooms:    make(map[string]*room),
 		sessions: make(map[*Session]struct{}),
 	}
+	for name := range cfg.Rooms {
+		s.rooms[name] = s.newRoom(name)
+	}
+	return s
 }
 
 // ServeHTTP upgrades the request and runs the session until it ends.
@@ -76,7 +92,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return // the upgrader has written the HTTP error
 	}
-	sess := newSession(s, conn, r.RemoteAddr)
+	sess := newSession(s, conn, r.RemoteAddr, s.cfg.DevTrustLoopback && auth.LoopbackRequest(r))
 	if !s.track(sess) {
 		sess.closeWith(websocket.CloseGoingAway, "server shutting down")
 		sess.writeLoop()
@@ -110,13 +126,49 @@ func (s *Server) room(name string) *room {
 	defer s.mu.Unlock()
 	r := s.rooms[name]
 	if r == nil {
-		r = &room{name: name, srv: s, members: make(map[string]*Session)}
+		r = s.newRoom(name)
 		s.rooms[name] = r
 	}
 	return r
 }
 
-// dropRoomIfEmpty forgets a room whose last member left; room.mu must not be held.
+// newRoom makes a room; a configured one gets its policy and is kept when empty.
+func (s *Server) newRoom(name string) *room {
+	r := &room{name: name, srv: s, members: make(map[string]*Session),
+		bans: make(map[string]bool), grants: make(map[string]auth.Grants)}
+	if p, ok := s.cfg.Rooms[name]; ok {
+		r.policy, r.hasPolicy, r.managed = p, true, true
+	}
+	return r
+}
+
+// lookup returns the named room or nil; it never creates one.
+func (s *Server) lookup(name string) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[name]
+}
+
+// roomList returns every room.
+func (s *Server) roomList() []*room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+// notify hands a room event to the webhooks. It never blocks, so callers may hold room locks (which is
+// what keeps each room's events in order).
+func (s *Server) notify(ev webhook.Event) {
+	if s.cfg.Webhooks != nil {
+		s.cfg.Webhooks.Notify(ev)
+	}
+}
+
+// dropRoomIfEmpty forgets a room whose last member left, unless it is managed; room.mu must not be held.
 func (s *Server) dropRoomIfEmpty(r *room) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

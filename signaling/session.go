@@ -10,15 +10,18 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/huddlehq/huddle/sfu"
+	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/protocol"
 )
 
 // Session is one WebSocket: its reader (run) handles messages in order, its writer (writeLoop) drains
 // the outgoing queue. See the package doc for who may call what.
 type Session struct {
-	srv  *Server
-	conn *websocket.Conn
-	log  *slog.Logger
+	srv     *Server
+	conn    *websocket.Conn
+	log     *slog.Logger // with the participant once joining; written only before others can see the session
+	baseLog *slog.Logger // with the remote address only
 
 	send chan []byte   // outgoing messages; never closed
 	done chan struct{} // closed when the session is ending
@@ -28,25 +31,39 @@ type Session struct {
 	closeReason string
 	closeOnce   sync.Once
 
-	joined atomic.Bool // set by the reader once joined; read by the join timer
+	joined     atomic.Bool // set by the reader once joined; read by the join timer
+	devTrusted bool        // dev mode and a loopback peer: a join without a token is a host's
 
-	// Owned by the reader goroutine.
+	// Owned by the reader goroutine. The identity fields are written before the session becomes a room
+	// member and never change after, so other goroutines that found it through the room may read them.
 	room          *room
+	roomName      string
 	participantID string
 	name          string
+	identity      string
+	role          auth.Role
+	hidden        bool // an observer: not announced to the others
+	joinedAt      time.Time
 	media         MediaParticipant
+	midSource     map[string]string // source of each publish m-line offered so far
+
+	// state is what other goroutines (admin API, moderators' sessions, the media plane's events) read
+	// and change; see access.go.
+	state sessionState
 }
 
-func newSession(srv *Server, conn *websocket.Conn, remote string) *Session {
+func newSession(srv *Server, conn *websocket.Conn, remote string, devTrusted bool) *Session {
+	log := srv.log.With("remote", remote)
 	return &Session{
-		srv: srv, conn: conn, log: srv.log.With("remote", remote),
+		srv: srv, conn: conn, log: log, baseLog: log, devTrusted: devTrusted,
 		send: make(chan []byte, srv.cfg.QueueLength), done: make(chan struct{}),
-		closeCode: websocket.CloseNormalClosure,
+		closeCode: websocket.CloseNormalClosure, midSource: make(map[string]string),
+		state: sessionState{own: make(map[string]sfu.TrackInfo), blocked: make(map[string]bool)},
 	}
 }
 
 func (s *Session) participant() protocol.Participant {
-	return protocol.Participant{ID: s.participantID, Name: s.name}
+	return protocol.Participant{ID: s.participantID, Name: s.name, Identity: s.identity, Role: string(s.role)}
 }
 
 // run is the reader: it handles messages until the socket ends, then leaves the room. It returns when

@@ -1,8 +1,18 @@
 // Package main is the server command. It runs a Huddle node: the SFU, the WebSocket signalling service and the bundled web
-// client in one binary. With no arguments it serves a single local node on http://127.0.0.1:7880.
+// client in one binary. With no arguments it serves a single local node on http://127.0.0.1:7880, in dev mode (no API
+// keys: joins from this machine need no token).
 //
-//	server [flags]          run a node (flags override the config file)
-//	server version          print the version
+//	server [flags]                      run a node (flags override the config file)
+//	server version                      print the version
+//	server token -room R -identity I    print a join token and a join link (-name, -role, -ttl, -admin)
+//	server rooms                        list the rooms (admin API)
+//	server participants ROOM            list a room's participants (admin API)
+//	server kick ROOM IDENTITY [-ban]    remove (and ban) a participant (admin API)
+//
+// The sub-commands take -url (the node, default http://127.0.0.1:7880) and -config (for its API keys); the API key
+// may also come from HUDDLE_API_KEY and HUDDLE_API_SECRET, which a node reads too.
+//
+// Locking: main runs one goroutine of its own; the node's packages document theirs.
 package main
 
 import (
@@ -13,11 +23,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/signaling/auth"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -30,10 +42,27 @@ func main() {
 	}
 }
 
+// subcommands are the CLI's verbs besides running a node.
+var subcommands = map[string]func(args []string, stdout, stderr io.Writer) error{
+	"token":        cmdToken,
+	"rooms":        cmdRooms,
+	"participants": cmdParticipants,
+	"kick":         cmdKick,
+}
+
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "version" {
 		fmt.Fprintln(stdout, "huddle server", version)
 		return nil
+	}
+	if len(args) > 0 {
+		if cmd := subcommands[args[0]]; cmd != nil {
+			err := cmd(args[1:], stdout, stderr)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
 	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -81,12 +110,18 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (sub-commands: version)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (sub-commands: version, token, rooms, participants, kick)", fs.Arg(0))
 	}
 	if *configPath != "" {
 		if err := node.LoadFile(*configPath, &cfg); err != nil {
 			return cfg, err
 		}
+	}
+	// A key in the environment (a container's secret) signs, ahead of the file's keys.
+	if k, ok, err := envKey(); err != nil {
+		return cfg, err
+	} else if ok && !slices.ContainsFunc(cfg.Auth.Keys, func(c auth.Key) bool { return c.ID == k.ID }) {
+		cfg.Auth.Keys = append([]auth.Key{k}, cfg.Auth.Keys...)
 	}
 	if *httpAddr != "" {
 		cfg.HTTP.Addr = *httpAddr

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -108,11 +109,18 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 }
 
 func TestFlagsAndVersion(t *testing.T) {
+	// Advertising a public IP serves other machines: without an API key the node refuses to start.
+	if _, err := parseFlags([]string{"-public-ip", "192.0.2.1"}, &discard{}); err == nil || !strings.Contains(err.Error(), "no API keys") {
+		t.Fatalf("public IP without keys: %v", err)
+	}
+	t.Setenv(envAPIKey, "APIenv")
+	t.Setenv(envAPISecret, strings.Repeat("e", 40))
 	cfg, err := parseFlags([]string{"-http", "127.0.0.1:9000", "-udp-port", "9002", "-public-ip", "192.0.2.1,192.0.2.2", "-log-level", "debug"}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.HTTP.Addr != "127.0.0.1:9000" || cfg.Media.UDPPort != 9002 || len(cfg.Media.PublicIPs) != 2 || cfg.Log.Level != "debug" {
+	if cfg.HTTP.Addr != "127.0.0.1:9000" || cfg.Media.UDPPort != 9002 || len(cfg.Media.PublicIPs) != 2 || cfg.Log.Level != "debug" ||
+		len(cfg.Auth.Keys) != 1 || cfg.Auth.Keys[0].ID != "APIenv" {
 		t.Fatalf("flags not applied: %+v", cfg)
 	}
 	for _, bad := range [][]string{{"-bind-ip", "not-an-ip"}, {"-log-level", "loud"}, {"extra"}, {"-config", "/nonexistent.yaml"}} {

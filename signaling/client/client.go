@@ -97,6 +97,9 @@ type Options struct {
 	// server learn the client only through the relay (as a peer-reflexive candidate), so that no direct
 	// path can win the ICE checks.
 	RewriteLocalCandidate func(target, candidate string) string
+	// Token is the join token Join sends (a JWT from the server's CLI, admin API or your backend). Empty
+	// joins without one, which only a dev-mode server on this machine accepts.
+	Token string
 }
 
 // Client is one participant.
@@ -112,6 +115,7 @@ type Client struct {
 	// rewriteRemote and rewriteLocal are Options.RewriteCandidate and RewriteLocalCandidate.
 	rewriteRemote func(target, candidate string) string
 	rewriteLocal  func(target, candidate string) string
+	token         string // Options.Token
 
 	mu           sync.Mutex
 	nextID       int
@@ -192,7 +196,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	c := &Client{
 		conn: conn, pub: pub, sub: sub, onTrack: opts.OnTrack,
 		events: make(chan protocol.Envelope, opts.EventBuffer), done: make(chan struct{}),
-		rewriteRemote: opts.RewriteCandidate, rewriteLocal: opts.RewriteLocalCandidate,
+		rewriteRemote: opts.RewriteCandidate, rewriteLocal: opts.RewriteLocalCandidate, token: opts.Token,
 		waiting: make(map[string]pendingReply), trackByMid: make(map[string]string),
 		tracks: make(map[string]protocol.Track), published: make(map[string]*publishedTrack),
 		streamStates: make(map[string]protocol.StreamState),
@@ -221,10 +225,16 @@ func (c *Client) trickle(pc *webrtc.PeerConnection, target string) {
 	})
 }
 
-// Join joins a room and returns the server's `joined`.
+// Join joins a room and returns the server's `joined`. It sends Options.Token, if any. A refusal is a
+// *protocol.Error (e.g. token_expired, banned, room_full).
 func (c *Client) Join(ctx context.Context, room, name string) (protocol.Joined, error) {
+	return c.JoinWithToken(ctx, room, name, c.token)
+}
+
+// JoinWithToken joins a room with a join token; name may be empty when the token carries one.
+func (c *Client) JoinWithToken(ctx context.Context, room, name, token string) (protocol.Joined, error) {
 	var joined protocol.Joined
-	env, err := c.Request(ctx, protocol.TypeJoin, protocol.Join{Room: room, Name: name, Version: protocol.Version})
+	env, err := c.Request(ctx, protocol.TypeJoin, protocol.Join{Room: room, Name: name, Version: protocol.Version, Token: token})
 	if err != nil {
 		return joined, err
 	}

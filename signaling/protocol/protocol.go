@@ -39,6 +39,9 @@ const (
 	TypeLeave           = "leave"
 	TypePing            = "ping"
 	TypeTrackSettings   = "track_settings"
+	// Moderation, for participants with the moderate grant.
+	TypeRemoveParticipant = "remove_participant"
+	TypeMuteParticipant   = "mute_participant"
 )
 
 // Message types, server to client (TypeICECandidate goes both ways).
@@ -56,13 +59,46 @@ const (
 	TypeStreamState       = "stream_state"
 	TypePublisherLayers   = "publisher_layers"
 	TypeActiveSpeakers    = "active_speakers"
+	TypeAck               = "ack"                // a moderation request was carried out
+	TypeGrantsChanged     = "grants_changed"     // an admin changed your grants
+	TypeMutedByModerator  = "muted_by_moderator" // a moderator muted or unmuted one of your tracks
 )
 
 // Join is the data of TypeJoin.
 type Join struct {
 	Room    string `json:"room"`
-	Name    string `json:"name"`
+	Name    string `json:"name,omitempty"` // may be left out when the token carries a name
 	Version int    `json:"version,omitempty"`
+	Token   string `json:"token,omitempty"` // a join token (JWT); may be left out only in dev mode
+}
+
+// Grants are what a participant may do (see PROTOCOL.md "Tokens, roles and grants").
+type Grants struct {
+	Publish   []string `json:"publish,omitempty"` // sources: camera, microphone, screen, screen_audio
+	Subscribe bool     `json:"subscribe,omitempty"`
+	Chat      bool     `json:"chat,omitempty"`
+	Moderate  bool     `json:"moderate,omitempty"`
+	Admin     bool     `json:"admin,omitempty"`
+}
+
+// RoomPolicy is how a room admits participants. Mode and lobby are advisory in this version.
+type RoomPolicy struct {
+	Mode            string `json:"mode,omitempty"`
+	Lobby           bool   `json:"lobby,omitempty"`
+	MaxParticipants int    `json:"maxParticipants,omitempty"`
+	Locked          bool   `json:"locked,omitempty"`
+}
+
+// RemoveParticipant is the data of TypeRemoveParticipant.
+type RemoveParticipant struct {
+	ParticipantID string `json:"participantId"`
+	Ban           bool   `json:"ban,omitempty"` // also refuse the participant's identity later joins to the room
+}
+
+// GrantsChanged is the data of TypeGrantsChanged.
+type GrantsChanged struct {
+	Grants      Grants   `json:"grants"`
+	Unpublished []string `json:"unpublished"` // your tracks the server unpublished because their source is no longer granted
 }
 
 // TrackSource names the source of one m-line of a publish offer and, for simulcast, its layers.
@@ -174,8 +210,10 @@ type TrackRef struct {
 
 // Participant describes a room member.
 type Participant struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Identity string `json:"identity,omitempty"` // from the join token; stable across joins
+	Role     string `json:"role,omitempty"`     // host, presenter, attendee
 }
 
 // Track describes a published track.
@@ -205,6 +243,10 @@ type Joined struct {
 	Participants  []Participant `json:"participants"`
 	Tracks        []Track       `json:"tracks"`
 	ICEServers    []ICEServer   `json:"iceServers"`
+	Identity      string        `json:"identity"`
+	Role          string        `json:"role"`
+	Grants        Grants        `json:"grants"`
+	Policy        RoomPolicy    `json:"policy"`
 }
 
 // AssignedTrack pairs a publish m-line with the server's track id.
@@ -262,6 +304,21 @@ const (
 	CodeUnknownTrack       = "unknown_track"
 	CodeMediaFailed        = "media_failed"
 	CodeInternal           = "internal"
+
+	// Access (the token codes are also package auth's and the admin API's).
+	CodeTokenMissing       = "token_missing"
+	CodeTokenMalformed     = "token_malformed"
+	CodeTokenInvalid       = "token_invalid"
+	CodeTokenExpired       = "token_expired"
+	CodeTokenNotYetValid   = "token_not_yet_valid"
+	CodeTokenWrongRoom     = "token_wrong_room"
+	CodeInsufficientGrant  = "insufficient_grant"
+	CodeBanned             = "banned"
+	CodeRoomFull           = "room_full"
+	CodeRoomLocked         = "room_locked"
+	CodeRemoved            = "removed"
+	CodeRoomClosed         = "room_closed"
+	CodeUnknownParticipant = "unknown_participant"
 )
 
 // Errorf builds a protocol error.
@@ -320,14 +377,21 @@ func DecodeData(env Envelope, v any) *Error {
 	return nil
 }
 
-// Validate checks a join request's fields.
+// MaxTokenLength bounds join.token.
+const MaxTokenLength = 8 << 10
+
+// Validate checks a join request's fields. The name may be left out when a token is given (the token's
+// name is used; the server says when neither names the participant).
 func (j *Join) Validate() error {
 	j.Name = strings.TrimSpace(j.Name)
-	if err := validRoomName(j.Room); err != nil {
+	if err := ValidateRoomName(j.Room); err != nil {
 		return err
 	}
-	if j.Name == "" || len([]rune(j.Name)) > 64 {
+	if (j.Name == "" && j.Token == "") || len([]rune(j.Name)) > 64 {
 		return fmt.Errorf("name must be 1 to 64 characters")
+	}
+	if len(j.Token) > MaxTokenLength {
+		return fmt.Errorf("token is longer than %d bytes", MaxTokenLength)
 	}
 	if j.Version < 0 {
 		return fmt.Errorf("version must be positive")
@@ -335,7 +399,9 @@ func (j *Join) Validate() error {
 	return nil
 }
 
-func validRoomName(room string) error {
+// ValidateRoomName checks a room name: 1 to 64 characters of A-Z a-z 0-9 _ -. Tokens and the admin API
+// use the same rule.
+func ValidateRoomName(room string) error {
 	if room == "" || len(room) > 64 {
 		return fmt.Errorf("room must be 1 to 64 characters")
 	}
@@ -442,6 +508,14 @@ func (m *Mute) Validate() error {
 func (t *TrackRef) Validate() error {
 	if t.TrackID == "" {
 		return fmt.Errorf("trackId is missing")
+	}
+	return nil
+}
+
+// Validate checks a removal request.
+func (r *RemoveParticipant) Validate() error {
+	if r.ParticipantID == "" {
+		return fmt.Errorf("participantId is missing")
 	}
 	return nil
 }

@@ -55,6 +55,11 @@ func TestDecodeData(t *testing.T) {
 		{"join blank name", `{"type":"join","data":{"room":"r","name":"   "}}`, &Join{}, CodeBadRequest},
 		{"join long name", `{"type":"join","data":{"room":"r","name":"` + strings.Repeat("é", 65) + `"}}`, &Join{}, CodeBadRequest},
 		{"join wrong type", `{"type":"join","data":{"room":5,"name":"a"}}`, &Join{}, CodeBadRequest},
+		{"join with a token and no name", `{"type":"join","data":{"room":"r","token":"a.b.c"}}`, &Join{}, ""},
+		{"join with neither token nor name", `{"type":"join","data":{"room":"r","name":" "}}`, &Join{}, CodeBadRequest},
+		{"join with a huge token", `{"type":"join","data":{"room":"r","token":"` + strings.Repeat("t", MaxTokenLength+1) + `"}}`, &Join{}, CodeBadRequest},
+		{"remove ok", `{"type":"remove_participant","data":{"participantId":"P1","ban":true}}`, &RemoveParticipant{}, ""},
+		{"remove nobody", `{"type":"remove_participant","data":{"ban":true}}`, &RemoveParticipant{}, CodeBadRequest},
 		{"offer ok", `{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}}`, &PublishOffer{}, ""},
 		{"offer no sdp", `{"type":"publish_offer","data":{}}`, &PublishOffer{}, CodeBadRequest},
 		{"offer bad source", `{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"0","source":"tv"}]}}`, &PublishOffer{}, CodeBadRequest},
@@ -120,6 +125,9 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"mute","data":{"trackId":"TR_x","muted":true}}`,
 		`{"type":"unpublish","data":{"trackId":"TR_x"}}`,
 		`{"type":"leave"}`, `{"type":"ping"}`, `{`, `[]`, `null`, `{"type":"join","data":"x"}`,
+		`{"type":"join","data":{"room":"r","token":"eyJhbGciOiJIUzI1NiJ9.e30.x"}}`,
+		`{"type":"remove_participant","id":"9","data":{"participantId":"PABC","ban":true}}`,
+		`{"type":"mute_participant","data":{"trackId":"TR_x","muted":true}}`,
 		`{"type":"track_settings","data":{"trackId":"TR_x","paused":false,"maxLayer":"h","width":640,"height":360,"priority":"high"}}`,
 		`{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"1","source":"camera","layers":[{"rid":"q","width":320,"height":180,"maxBitrate":150000}]}]}}`,
 	}
@@ -138,7 +146,7 @@ func FuzzDecode(f *testing.F) {
 		targets := map[string]any{
 			TypeJoin: &Join{}, TypePublishOffer: &PublishOffer{}, TypeSubscribeAnswer: &SDP{},
 			TypeICECandidate: &ICECandidate{}, TypeMute: &Mute{}, TypeUnpublish: &TrackRef{},
-			TypeTrackSettings: &TrackSettings{},
+			TypeTrackSettings: &TrackSettings{}, TypeRemoveParticipant: &RemoveParticipant{}, TypeMuteParticipant: &Mute{},
 		}
 		for _, v := range targets {
 			if err := DecodeData(env, v); err != nil && (err.Code != CodeBadRequest || err.Message == "") {

@@ -7,10 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/huddlehq/huddle/signaling/auth"
+	"github.com/huddlehq/huddle/signaling/protocol"
+	"github.com/huddlehq/huddle/signaling/webhook"
 )
 
 // Config is everything a node can be told. The zero-config default (DefaultConfig) is a single local
@@ -24,7 +31,33 @@ type Config struct {
 	Log LogConfig `yaml:"log"`
 	// Debug turns on diagnostics that must not be on in production by accident.
 	Debug DebugConfig `yaml:"debug"`
+	// Auth holds the API keys that sign join and admin tokens. None: dev mode (loopback only).
+	Auth AuthConfig `yaml:"auth"`
+	// Webhooks are where room events are POSTed.
+	Webhooks WebhookConfig `yaml:"webhooks"`
+	// Rooms configured ahead of any join, by name, with their policy.
+	Rooms map[string]auth.Policy `yaml:"rooms"`
 }
+
+// AuthConfig holds the API keys.
+type AuthConfig struct {
+	// Keys verify tokens; the first one signs the tokens the node mints. Several allow rotation.
+	Keys []auth.Key `yaml:"keys"`
+}
+
+// WebhookConfig is the webhook delivery.
+type WebhookConfig struct {
+	URLs        []string      `yaml:"urls"`         // POST every event to each
+	Key         string        `yaml:"key"`          // id of the API key whose secret signs; default the first key
+	QueueLength int           `yaml:"queue_length"` // events waiting per URL before the oldest is dropped (256)
+	MaxAttempts int           `yaml:"max_attempts"` // deliveries tried per event (6)
+	Timeout     time.Duration `yaml:"timeout"`      // one POST (5s)
+	// DrainTimeout is how long shutdown waits for queued events to go out (3s).
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// DevMode reports whether the node runs without API keys: joins from this machine need no token.
+func (c *Config) DevMode() bool { return len(c.Auth.Keys) == 0 }
 
 // DebugConfig holds diagnostics.
 type DebugConfig struct {
@@ -34,6 +67,9 @@ type DebugConfig struct {
 // HTTPConfig is the HTTP listener.
 type HTTPConfig struct {
 	Addr string `yaml:"addr"` // host:port; port 0 picks a free port
+	// PublicURL is how users reach the node (e.g. https://meet.example.org), for join links; empty:
+	// http://<the address a request came to>.
+	PublicURL string `yaml:"public_url"`
 }
 
 // MediaConfig is the media plane's network setup.
@@ -96,7 +132,75 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format %q is not text or json", c.Log.Format))
 	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("http.public_url %q is not an http(s) URL", c.HTTP.PublicURL))
+		}
+	}
+	errs = append(errs, c.validateAccess()...)
 	return errors.Join(errs...)
+}
+
+// validateAccess checks keys, webhooks and rooms, and refuses to serve other machines without keys.
+func (c *Config) validateAccess() []error {
+	var errs []error
+	if len(c.Auth.Keys) > 0 {
+		if _, err := auth.NewKeyring(c.Auth.Keys...); err != nil {
+			errs = append(errs, fmt.Errorf("auth.keys: %w", err))
+		}
+	} else if exposed := c.exposed(); exposed != "" {
+		errs = append(errs, fmt.Errorf("%s is reachable from other machines but no API keys are configured, so anyone "+
+			"could join any room: add auth.keys (see configs/server.yaml) or set HUDDLE_API_KEY and HUDDLE_API_SECRET, "+
+			"or listen on 127.0.0.1 only", exposed))
+	}
+	if len(c.Webhooks.URLs) > 0 {
+		if len(c.Auth.Keys) == 0 {
+			errs = append(errs, errors.New("webhooks.urls: webhooks are signed with an API key; configure auth.keys"))
+		} else if c.Webhooks.Key != "" && !slices.ContainsFunc(c.Auth.Keys, func(k auth.Key) bool { return k.ID == c.Webhooks.Key }) {
+			errs = append(errs, fmt.Errorf("webhooks.key %q is not one of auth.keys", c.Webhooks.Key))
+		}
+		for _, u := range c.Webhooks.URLs {
+			if err := webhook.ValidateURL(u); err != nil {
+				errs = append(errs, fmt.Errorf("webhooks.urls: %w", err))
+			}
+		}
+	}
+	if c.Webhooks.QueueLength < 0 || c.Webhooks.MaxAttempts < 0 || c.Webhooks.Timeout < 0 || c.Webhooks.DrainTimeout < 0 {
+		errs = append(errs, errors.New("webhooks: queue_length, max_attempts, timeout and drain_timeout must not be negative"))
+	}
+	for name, p := range c.Rooms {
+		if err := protocol.ValidateRoomName(name); err != nil {
+			errs = append(errs, fmt.Errorf("rooms: %w", err))
+		}
+		if err := p.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("rooms.%s: %w", name, err))
+		}
+	}
+	return errs
+}
+
+// exposed names the first listener that other machines can reach ("" when everything is on loopback).
+// The media port counts too: a node that serves media to other machines sits behind a proxy whose
+// requests would all look local.
+func (c *Config) exposed() string {
+	if host, _, err := net.SplitHostPort(c.HTTP.Addr); err == nil && !loopbackHost(host) {
+		return fmt.Sprintf("http.addr %s", c.HTTP.Addr)
+	}
+	if ip := net.ParseIP(c.Media.BindIP); ip != nil && !ip.IsLoopback() {
+		return fmt.Sprintf("media.bind_ip %s", c.Media.BindIP)
+	}
+	if len(c.Media.PublicIPs) > 0 {
+		return fmt.Sprintf("media.public_ips %v", c.Media.PublicIPs)
+	}
+	return ""
+}
+
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (l LogConfig) level() (slog.Level, error) {

@@ -1,6 +1,7 @@
 // Package node wires one server instance together: the media plane (sfu), the control plane
-// (signaling), the bundled web client and the HTTP endpoints (/, /ws, /healthz). cmd/server runs one;
-// tests start as many as they need on free loopback ports.
+// (signaling), access (API keys, dev mode), webhooks, the admin API, the bundled web client and the HTTP
+// endpoints (/, /ws, /healthz, /metrics, /admin/v1/). cmd/server runs one; tests start as many as they
+// need on free loopback ports.
 //
 // Locking: Start is called once; Close may be called any number of times from any goroutine; URL and
 // the accessors are safe from any goroutine once Start has returned.
@@ -20,6 +21,9 @@ import (
 
 	"github.com/huddlehq/huddle/sfu"
 	"github.com/huddlehq/huddle/signaling"
+	"github.com/huddlehq/huddle/signaling/admin"
+	"github.com/huddlehq/huddle/signaling/auth"
+	"github.com/huddlehq/huddle/signaling/webhook"
 	"github.com/huddlehq/huddle/web"
 )
 
@@ -29,6 +33,8 @@ type Node struct {
 	log       *slog.Logger
 	sfu       *sfu.SFU
 	signaling *signaling.Server
+	keys      *auth.Keyring
+	webhooks  *webhook.Notifier // nil without webhooks.urls
 	http      *http.Server
 	listener  net.Listener
 	served    chan error
@@ -45,19 +51,39 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	keys, err := keyring(cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	var hooks *webhook.Notifier
+	if len(cfg.Webhooks.URLs) > 0 {
+		if hooks, err = newWebhooks(cfg, keys, log); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+	}
 	media, err := sfu.New(sfu.Config{
 		BindIP: cfg.Media.BindIP, UDPPort: cfg.Media.UDPPort, PublicIPs: cfg.Media.PublicIPs,
 		Logger: log.With("component", "sfu"),
 	})
 	if err != nil {
+		if hooks != nil {
+			_ = hooks.Close(context.Background())
+		}
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{
-		cfg: cfg, log: log, sfu: media,
-		signaling: signaling.New(signaling.SFUMedia{SFU: media}, signaling.Config{Logger: log.With("component", "signaling")}),
+	sigCfg := signaling.Config{Logger: log.With("component", "signaling"), Keys: keys, DevTrustLoopback: cfg.DevMode(), Rooms: cfg.Rooms}
+	if hooks != nil {
+		sigCfg.Webhooks = hooks // a nil *Notifier in the interface would not be nil
 	}
+	n := &Node{cfg: cfg, log: log, sfu: media, keys: keys, webhooks: hooks,
+		signaling: signaling.New(signaling.SFUMedia{SFU: media}, sigCfg)}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", n.signaling)
+	adminAPI := admin.NewHandler(admin.Config{Directory: n.signaling, Keys: keys, TrustLoopback: cfg.DevMode(),
+		PublicURL: cfg.HTTP.PublicURL, Logger: log.With("component", "admin")})
+	for _, method := range []string{"GET", "POST", "PUT", "DELETE"} { // with methods, so as not to clash with GET /
+		mux.Handle(method+" "+admin.Prefix, adminAPI)
+	}
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.Handle("GET /metrics", metricsHandler(n))
 	if cfg.Debug.Pprof {
@@ -90,6 +116,10 @@ func (n *Node) URL() string { return "http://" + n.listener.Addr().String() }
 
 // MediaAddr is the media UDP port's address.
 func (n *Node) MediaAddr() net.Addr { return n.sfu.UDPAddr() }
+
+// Keys is the node's keyring: the configured API keys, or in dev mode a key made up at start (so that
+// the admin API can mint tokens), never shown.
+func (n *Node) Keys() *auth.Keyring { return n.keys }
 
 // SFU exposes the media plane, for stats.
 func (n *Node) SFU() *sfu.SFU { return n.sfu }
@@ -126,6 +156,19 @@ func (n *Node) close(ctx context.Context) error {
 	}
 	if err := n.sfu.Close(); err != nil {
 		errs = append(errs, err)
+	}
+	if n.webhooks != nil {
+		// The last events (participants leaving, rooms finishing) get a short chance to go out; a receiver
+		// that is down must not hold the shutdown.
+		drain := n.cfg.Webhooks.DrainTimeout
+		if drain == 0 {
+			drain = 3 * time.Second
+		}
+		hookCtx, cancel := context.WithTimeout(ctx, drain)
+		if err := n.webhooks.Close(hookCtx); err != nil {
+			n.log.Warn("webhooks: events left undelivered at shutdown", "err", err)
+		}
+		cancel()
 	}
 	if n.served != nil {
 		if err := <-n.served; err != nil && !errors.Is(err, http.ErrServerClosed) {

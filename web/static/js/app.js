@@ -2,8 +2,9 @@
 //
 // One job: own the page-level state (local media and its mute flags, the
 // screen share, the current Session) and route between the join screen and
-// the call screen. Reads ?room=, ?name=, ?camera=1080 and ?autojoin=1 so
-// links (and the browser tests) can join directly.
+// the call screen. Reads ?room=, ?name=, ?camera=1080, ?autojoin=1 and
+// ?token= (an invitation's join token) so links (and the browser tests) can
+// join directly.
 
 import { Session } from './session.js';
 import { getLocalMedia, stopStream } from './media.js';
@@ -21,6 +22,18 @@ const ERROR_TITLES = {
   unsupported_version: 'This page is out of date.',
   bad_request: 'Request refused.',
   internal: 'Server problem.',
+  token_missing: 'This room needs an invitation link.',
+  token_malformed: 'The invitation link is damaged.',
+  token_invalid: 'The invitation link is not valid here.',
+  token_expired: 'The invitation link has expired.',
+  token_not_yet_valid: 'The invitation link is not valid yet.',
+  token_wrong_room: 'The invitation is for another room.',
+  insufficient_grant: 'Not allowed.',
+  banned: 'You may not join this room.',
+  room_full: 'The room is full.',
+  room_locked: 'The room is locked.',
+  removed: 'You were removed from the room.',
+  room_closed: 'The room was closed.',
 };
 
 const local = {
@@ -32,6 +45,9 @@ const local = {
 };
 let session = null;
 let last = null; // {room, name} of the last join, for Rejoin
+// The invitation's join token (?token=), kept in memory for rejoins after the
+// URL no longer shows it. Empty in dev mode, where local joins need none.
+let joinToken = '';
 let entering = false; // a join is in progress (guards double clicks and autojoin)
 
 const banners = new Banners(document.getElementById('banners'));
@@ -172,7 +188,7 @@ async function joinRoom(room, name) {
   call.show(room, name, local.stream);
   renderLocal();
   try {
-    await s.join(room, name, local.stream);
+    await s.join(room, name, local.stream, joinToken);
     history.replaceState(null, '', `?room=${encodeURIComponent(room)}`);
   } catch (err) {
     if (session !== s) return;
@@ -253,9 +269,25 @@ function showError({ code, message }) {
   });
 }
 
+/**
+ * The claims of a join token, read (not verified: the server does that) to
+ * fill in the form. {} when the token cannot be read.
+ */
+function tokenClaims(token) {
+  try {
+    const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) || {};
+  } catch {
+    return {};
+  }
+}
+
 function init() {
   const q = new URLSearchParams(location.search);
-  let name = q.get('name') || '';
+  joinToken = q.get('token') || '';
+  const claims = joinToken ? tokenClaims(joinToken) : {};
+  let name = q.get('name') || (typeof claims.name === 'string' ? claims.name : '');
   if (!name) {
     try {
       name = localStorage.getItem('huddle.name') || '';
@@ -263,7 +295,7 @@ function init() {
       name = '';
     }
   }
-  join.prefill(q.get('room') || '', name, q.get('camera') || '');
+  join.prefill(q.get('room') || (typeof claims.room === 'string' ? claims.room : ''), name, q.get('camera') || '');
   renderLocal();
   acquireMedia();
   if (q.get('autojoin') === '1' && q.get('room') && q.get('name')) {

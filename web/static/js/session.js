@@ -52,10 +52,12 @@ export class Session extends EventTarget {
 
   /**
    * Joins room as name and publishes stream's tracks (stream may be null for
-   * receive-only). Resolves once joined; publishing continues in the
-   * background and reports failures as `error` events.
+   * receive-only). token, when given, is the join token of an invitation
+   * link (PROTOCOL.md "Tokens"); a dev-mode server on this machine needs
+   * none. Resolves once joined; publishing continues in the background and
+   * reports failures as `error` events.
    */
-  async join(room, name, stream) {
+  async join(room, name, stream, token) {
     if (this.state !== 'idle') throw new Error('a session joins once; make a new Session');
     this.#setState('joining');
     const sig = new Signaling(this.url);
@@ -70,7 +72,9 @@ export class Session extends EventTarget {
 
     let joined;
     try {
-      joined = await sig.request('join', { room, name, version: 1 }, 'joined');
+      const data = { room, name, version: 1 };
+      if (token) data.token = token;
+      joined = await sig.request('join', data, 'joined');
     } catch (err) {
       this.#teardown();
       sig.close();

@@ -1,0 +1,157 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/huddlehq/huddle/signaling/auth"
+)
+
+// Client calls the admin API of a node.
+type Client struct {
+	// BaseURL is the node's HTTP base, e.g. http://127.0.0.1:7880.
+	BaseURL string
+	// Token is sent as the bearer token; empty sends none (a dev-mode node on this machine accepts that).
+	Token string
+	// HTTP is the client to use; nil: one with a 10 s timeout.
+	HTTP *http.Client
+}
+
+// APIError is an error reply of the API.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("admin API: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Rooms lists the rooms.
+func (c *Client) Rooms(ctx context.Context) ([]RoomInfo, error) {
+	var out struct {
+		Rooms []RoomInfo `json:"rooms"`
+	}
+	err := c.do(ctx, http.MethodGet, "rooms", nil, &out)
+	return out.Rooms, err
+}
+
+// CreateRoom creates a room or replaces its policy.
+func (c *Client) CreateRoom(ctx context.Context, name string, policy auth.Policy) (RoomInfo, error) {
+	var out RoomInfo
+	err := c.do(ctx, http.MethodPost, "rooms", CreateRoomRequest{Name: name, Policy: policy}, &out)
+	return out, err
+}
+
+// CloseRoom disconnects everyone and forgets the room.
+func (c *Client) CloseRoom(ctx context.Context, room string) error {
+	return c.do(ctx, http.MethodDelete, "rooms/"+url.PathEscape(room), nil, nil)
+}
+
+// Participants lists a room's participants.
+func (c *Client) Participants(ctx context.Context, room string) ([]ParticipantInfo, error) {
+	var out struct {
+		Participants []ParticipantInfo `json:"participants"`
+	}
+	err := c.do(ctx, http.MethodGet, "rooms/"+url.PathEscape(room)+"/participants", nil, &out)
+	return out.Participants, err
+}
+
+// RemoveParticipant disconnects identity from room, and bans it when ban is set.
+func (c *Client) RemoveParticipant(ctx context.Context, room, identity string, ban bool) error {
+	path := participantPath(room, identity)
+	if ban {
+		path += "?ban=true"
+	}
+	return c.do(ctx, http.MethodDelete, path, nil, nil)
+}
+
+// Unban lets a banned identity join room again.
+func (c *Client) Unban(ctx context.Context, room, identity string) error {
+	return c.do(ctx, http.MethodDelete, "rooms/"+url.PathEscape(room)+"/bans/"+url.PathEscape(identity), nil, nil)
+}
+
+// MuteTracks mutes or unmutes a participant's tracks as a moderator.
+func (c *Client) MuteTracks(ctx context.Context, room, identity string, req MuteRequest) ([]string, error) {
+	var out struct {
+		Tracks []string `json:"tracks"`
+	}
+	err := c.do(ctx, http.MethodPost, participantPath(room, identity)+"/mute", req, &out)
+	return out.Tracks, err
+}
+
+// UpdateGrants replaces identity's grants in room.
+func (c *Client) UpdateGrants(ctx context.Context, room, identity string, g auth.Grants) ([]ParticipantInfo, error) {
+	var out struct {
+		Participants []ParticipantInfo `json:"participants"`
+	}
+	err := c.do(ctx, http.MethodPut, participantPath(room, identity)+"/grants", g, &out)
+	return out.Participants, err
+}
+
+// MintToken asks the node to sign a join token.
+func (c *Client) MintToken(ctx context.Context, req TokenRequest) (TokenResponse, error) {
+	var out TokenResponse
+	err := c.do(ctx, http.MethodPost, "tokens", req, &out)
+	return out, err
+}
+
+func participantPath(room, identity string) string {
+	return "rooms/" + url.PathEscape(room) + "/participants/" + url.PathEscape(identity)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("admin client: encode: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+Prefix+path, rd)
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin client: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("admin client: %s %s: read reply: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb ErrorBody
+		if json.Unmarshal(raw, &eb) != nil || eb.Error.Code == "" {
+			return &APIError{Status: resp.StatusCode, Code: "http", Message: strings.TrimSpace(string(raw))}
+		}
+		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("admin client: %s %s: decode reply: %w", method, path, err)
+	}
+	return nil
+}

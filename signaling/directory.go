@@ -1,0 +1,224 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/huddlehq/huddle/sfu"
+	"github.com/huddlehq/huddle/signaling/admin"
+	"github.com/huddlehq/huddle/signaling/auth"
+	"github.com/huddlehq/huddle/signaling/protocol"
+)
+
+// Server implements admin.Directory for the rooms of this node. None of its methods blocks on anything
+// but short locks, so the contexts go unused; a cluster directory would need them.
+var _ admin.Directory = (*Server)(nil)
+
+// changeRoom runs fn on the named room with Server.mu and room.mu held (so the room cannot be dropped
+// meanwhile); fn must only change the room's fields. create makes the room when it does not exist.
+func (s *Server) changeRoom(name string, create bool, fn func(r *room)) (*room, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[name]
+	created := false
+	if r == nil {
+		if !create {
+			return nil, false, fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
+		}
+		r, created = s.newRoom(name), true
+		s.rooms[name] = r
+	}
+	r.mu.Lock()
+	fn(r)
+	r.mu.Unlock()
+	return r, created, nil
+}
+
+// CreateRoom implements admin.Directory.
+func (s *Server) CreateRoom(_ context.Context, name string, policy auth.Policy) (admin.RoomInfo, bool, error) {
+	if err := protocol.ValidateRoomName(name); err != nil {
+		return admin.RoomInfo{}, false, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+	}
+	if err := policy.Validate(); err != nil {
+		return admin.RoomInfo{}, false, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+	}
+	r, created, err := s.changeRoom(name, true, func(r *room) {
+		r.policy, r.hasPolicy, r.managed = policy, true, true
+	})
+	if err != nil {
+		return admin.RoomInfo{}, false, err
+	}
+	return r.info(), created, nil
+}
+
+// Rooms implements admin.Directory.
+func (s *Server) Rooms(context.Context) ([]admin.RoomInfo, error) {
+	rooms := s.roomList()
+	out := make([]admin.RoomInfo, 0, len(rooms))
+	for _, r := range rooms {
+		out = append(out, r.info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Room implements admin.Directory.
+func (s *Server) Room(_ context.Context, name string) (admin.RoomInfo, error) {
+	r := s.lookup(name)
+	if r == nil {
+		return admin.RoomInfo{}, fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
+	}
+	return r.info(), nil
+}
+
+// CloseRoom implements admin.Directory: the room forgets its policy, bans and grants, everyone in it is
+// told (room_closed) and disconnected, and the room goes when the last of them has left.
+func (s *Server) CloseRoom(_ context.Context, name string) error {
+	var members []*Session
+	r, _, err := s.changeRoom(name, false, func(r *room) {
+		r.managed, r.hasPolicy, r.policy = false, false, auth.Policy{}
+		clear(r.bans)
+		clear(r.grants)
+		members = r.membersLocked()
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		m.kick(protocol.CodeRoomClosed, "the room was closed by an admin")
+	}
+	s.dropRoomIfEmpty(r)
+	s.log.Info("room closed by admin", "room", name, "participants", len(members))
+	return nil
+}
+
+// Participants implements admin.Directory.
+func (s *Server) Participants(_ context.Context, name string) ([]admin.ParticipantInfo, error) {
+	r := s.lookup(name)
+	if r == nil {
+		return nil, fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
+	}
+	r.mu.Lock()
+	members := r.membersLocked()
+	r.mu.Unlock()
+	out := make([]admin.ParticipantInfo, 0, len(members))
+	for _, m := range members {
+		out = append(out, m.info())
+	}
+	return out, nil
+}
+
+// RemoveParticipant implements admin.Directory.
+func (s *Server) RemoveParticipant(_ context.Context, room, identity string, ban bool) error {
+	return s.removeIdentity(room, identity, ban, "an admin")
+}
+
+// removeIdentity disconnects every session of identity in room and, with ban, refuses its later joins;
+// a ban needs nobody present.
+func (s *Server) removeIdentity(name, identity string, ban bool, by string) error {
+	if ban {
+		if err := auth.ValidateIdentity(identity); err != nil {
+			return fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+		}
+		if err := protocol.ValidateRoomName(name); err != nil {
+			return fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+		}
+		// A ban may come before the identity ever joins, even before the room exists.
+		if _, _, err := s.changeRoom(name, true, func(r *room) { r.bans[identity], r.managed = true, true }); err != nil {
+			return err
+		}
+	}
+	r := s.lookup(name)
+	if r == nil {
+		return fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
+	}
+	targets := r.sessionsOf(identity)
+	if len(targets) == 0 && !ban {
+		return fmt.Errorf("%q in room %q: %w", identity, name, admin.ErrParticipantNotFound)
+	}
+	msg := "you were removed from the room by " + by
+	if ban {
+		msg += " and may not rejoin"
+	}
+	for _, t := range targets {
+		t.kick(protocol.CodeRemoved, "%s", msg)
+	}
+	s.log.Info("participant removed", "room", name, "identity", identity, "sessions", len(targets), "ban", ban, "by", by)
+	return nil
+}
+
+// Unban implements admin.Directory.
+func (s *Server) Unban(_ context.Context, name, identity string) error {
+	found := false
+	_, _, err := s.changeRoom(name, false, func(r *room) {
+		found = r.bans[identity]
+		delete(r.bans, identity)
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("%q is not banned from room %q: %w", identity, name, admin.ErrParticipantNotFound)
+	}
+	return err
+}
+
+// MuteTracks implements admin.Directory.
+func (s *Server) MuteTracks(_ context.Context, name, identity string, req admin.MuteRequest) ([]string, error) {
+	r := s.lookup(name)
+	if r == nil {
+		return nil, fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
+	}
+	targets := r.sessionsOf(identity)
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("%q in room %q: %w", identity, name, admin.ErrParticipantNotFound)
+	}
+	ids := []string{}
+	for _, t := range targets {
+		m := t.sharedMedia()
+		if m == nil {
+			continue
+		}
+		for _, track := range m.Published() {
+			if (req.TrackID != "" && track.ID != req.TrackID) || (req.Source != "" && string(track.Source) != req.Source) {
+				continue
+			}
+			if err := t.moderatorMute(track.ID, req.Muted); err != nil {
+				if errors.Is(err, sfu.ErrUnknownTrack) {
+					continue // unpublished meanwhile
+				}
+				return ids, fmt.Errorf("mute %s: %w", track.ID, err)
+			}
+			ids = append(ids, track.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no such track of %q in room %q: %w", identity, name, admin.ErrTrackNotFound)
+	}
+	return ids, nil
+}
+
+// UpdateGrants implements admin.Directory. The grants are kept for the identity in this room, so that
+// rejoining with the same token does not restore what an admin took away.
+func (s *Server) UpdateGrants(_ context.Context, name, identity string, g auth.Grants) ([]admin.ParticipantInfo, error) {
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+	}
+	if err := auth.ValidateIdentity(identity); err != nil {
+		return nil, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+	}
+	var mode string
+	r, _, err := s.changeRoom(name, false, func(r *room) {
+		r.grants[identity], r.managed = g, true
+		mode = r.policy.Mode
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []admin.ParticipantInfo{}
+	for _, t := range r.sessionsOf(identity) {
+		t.updateGrants(auth.Effective(t.role, &g, mode))
+		out = append(out, t.info())
+	}
+	s.log.Info("grants updated", "room", name, "identity", identity, "grants", g.String(), "sessions", len(out))
+	return out, nil
+}
