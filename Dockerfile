@@ -12,6 +12,8 @@ COPY configs/server.yaml /etc/huddle/server.yaml
 USER nonroot:nonroot
 # 7880/tcp: web client, WebSocket signalling, /healthz. 7882/udp: all media (ICE UDP mux).
 EXPOSE 7880/tcp 7882/udp
-# In a container the node must listen on all interfaces and advertise the host's IP:
-#   docker run -p 7880:7880 -p 7882:7882/udp huddle -public-ip 203.0.113.10
+# In a container the node must listen on all interfaces and advertise the host's IP, and a node that
+# serves other machines needs an API key (it refuses to start without one):
+#   docker run -p 7880:7880 -p 7882:7882/udp -e HUDDLE_API_KEY=k1 -e HUDDLE_API_SECRET=<32+ random bytes> \
+#     huddle -public-ip 203.0.113.10
 ENTRYPOINT ["/server", "-config", "/etc/huddle/server.yaml", "-http", "0.0.0.0:7880", "-bind-ip", "0.0.0.0"]

@@ -48,8 +48,10 @@
 //   - ParticipantEvents methods are called from the SFU's goroutines, some with Room.mu held so that
 //     events reach each participant in the order the room changed; implementations must not block and
 //     must not call back into this package.
-//   - Participant methods may be called from any goroutine; calls for one participant are expected from a
-//     single control goroutine (its signalling session), and Close may race with all of them.
+//   - Participant methods may be called from any goroutine: its signalling session drives negotiation
+//     (Publish, AcceptSubscriberAnswer, AddICECandidate) from one goroutine, while moderators and the
+//     admin API may call Block, Unpublish, SetMuted and Published concurrently with it; Close may race
+//     with all of them. Each method takes the locks it needs.
 //
 // # Goroutines
 //
