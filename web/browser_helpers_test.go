@@ -28,9 +28,13 @@ type testNode struct {
 	t *testing.T
 }
 
+// nodeOption adjusts a test node's config before it starts (e.g. withAPIKey).
+type nodeOption func(*node.Config)
+
 // startNode runs a server on addr ("" picks a free loopback port) with a
-// free media UDP port, and stops it when the test ends.
-func startNode(t *testing.T, addr string) *testNode {
+// free media UDP port, and stops it when the test ends. Without options it
+// is in dev mode: tokenless joins from this machine are hosts.
+func startNode(t *testing.T, addr string, opts ...nodeOption) *testNode {
 	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.HTTP.Addr = "127.0.0.1:0"
@@ -38,6 +42,9 @@ func startNode(t *testing.T, addr string) *testNode {
 		cfg.HTTP.Addr = addr
 	}
 	cfg.Media.UDPPort = 0
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	w := &testWriter{t: t}
 	// Registered first, so it runs last: after Stop, stray log lines from
 	// the server's goroutines are dropped instead of panicking the test.

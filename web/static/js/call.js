@@ -5,8 +5,9 @@
 // controls bar. It turns session events into tile updates (media, mute,
 // screen shares, who speaks, paused video) and button clicks into callbacks,
 // decides which tile is featured (pinned by the user, or a new screen share),
-// and keeps adaptive stream told about every remote video tile. It does not
-// talk to the server itself.
+// keeps adaptive stream told about every remote video tile, and shows the
+// calm status line (what the host lets us do). It does not talk to the
+// server itself.
 
 import { Grid } from './grid.js';
 import { Tile } from './tile.js';
@@ -36,6 +37,8 @@ export class CallScreen {
     this.screenBtn = $('toggle-screen');
     this.leaveBtn = $('leave');
     this.audioBtn = $('enable-audio');
+    this.statusEl = $('call-status');
+    this.screenAllowed = true;
     this.grid = new Grid($('stage'), $('grid'));
     this.adaptive = new AdaptiveStream((trackId, settings) => actions.onTrackSettings(trackId, settings));
     this.pinned = null; // tile id the user (or a new screen share) made large
@@ -78,25 +81,62 @@ export class CallScreen {
     this.streamStates.clear();
     this.speaking.clear();
     this.audioBtn.hidden = true;
+    this.setStatus(null);
+    this.screenAllowed = true;
     this.setScreenSharing(false);
     document.title = 'Huddle';
   }
 
-  /** Renders the controls and our tile's badges from the local media state. */
-  setLocalState({ micMuted, camOff, hasAudio, hasVideo }) {
-    renderMicButton(this.micBtn, micMuted || !hasAudio, hasAudio);
-    renderCamButton(this.camBtn, camOff || !hasVideo, hasVideo);
+  /**
+   * Renders the controls and our tile's badges from the local media state.
+   * mic and cam are the controls' states (icons.js): 'ready', 'offer',
+   * 'missing', 'denied' (not granted) or 'blocked' (a moderator's mute).
+   */
+  setLocalState({ micMuted, camOff, mic, cam }) {
+    renderMicButton(this.micBtn, micMuted, mic);
+    renderCamButton(this.camBtn, camOff, cam);
     const tile = this.grid.get(LOCAL_ID);
     if (tile) {
-      tile.setMicMuted(micMuted || !hasAudio);
-      tile.setCameraOff(camOff || !hasVideo);
+      tile.setMicMuted(micMuted || mic !== 'ready');
+      tile.setCameraOff(camOff || cam !== 'ready');
     }
   }
 
-  /** Renders the share button; it is hidden where the browser cannot share (phones). */
+  /** Shows stream (may be null) on our own tile, after its tracks changed. */
+  setLocalStream(stream) {
+    this.grid.get(LOCAL_ID)?.setStream(stream);
+  }
+
+  /**
+   * Renders the share button. It is hidden where the browser cannot share
+   * (phones) and while our grants do not allow it (most attendees never may,
+   * so a locked button would only be clutter; the status line says when the
+   * host allows it).
+   */
   setScreenSharing(sharing) {
     renderScreenButton(this.screenBtn, sharing);
-    this.screenBtn.hidden = !canShareScreen();
+    this.screenBtn.hidden = !canShareScreen() || !this.screenAllowed;
+  }
+
+  /** Whether our grants allow a screen share (see setScreenSharing). */
+  setScreenAllowed(allowed) {
+    this.screenAllowed = allowed;
+    this.screenBtn.hidden = !canShareScreen() || !allowed;
+  }
+
+  /**
+   * The status line above the controls: what the host lets us do, said
+   * calmly (an error banner would alarm someone who is only watching). null
+   * clears it.
+   */
+  setStatus(text) {
+    const t = text || '';
+    if (this.statusEl.textContent !== t) this.statusEl.textContent = t;
+  }
+
+  /** The status line's text, for tests. */
+  status() {
+    return this.statusEl.textContent;
   }
 
   /** Shows our own screen share as a small tile (track), or removes it (null). */

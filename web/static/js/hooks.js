@@ -2,7 +2,8 @@
 //
 // One job: let browser tests (web/browser_*_test.go) observe the client
 // without scraping the DOM or logging: the session state, our participant
-// id, the remote tiles, per-track receive and send statistics, who speaks.
+// id, the remote tiles, per-track receive and send statistics, who speaks,
+// what the server lets us do (grants).
 // One hook acts: setTrackSettings, which sends `track_settings` by hand (a
 // test choosing a simulcast layer) and takes that track away from adaptive
 // stream. Nothing else here changes the call.
@@ -14,7 +15,8 @@
  *          adaptiveSettings(trackId: string): object|null,
  *          remoteVideoStats(): Promise<object[]>, localVideoStats(): Promise<object[]>,
  *          declaredLayers(trackId: string): object[]|null, speakers(): object[],
- *          screenTrackId(): string|null, cameraTrackId(): string|null}} src
+ *          screenTrackId(): string|null, cameraTrackId(): string|null,
+ *          grants(): object|null}} src
  */
 export function exposeTestHooks(src) {
   const hooks = {
@@ -61,6 +63,11 @@ export function exposeTestHooks(src) {
     /** The server's id of our screen share / camera track, or null. */
     screenTrackId: () => src.screenTrackId(),
     cameraTrackId: () => src.cameraTrackId(),
+    /**
+     * Our current grants: {publish: [sources], subscribe, chat, moderate, admin}
+     * from `joined`, updated by `grants_changed`; null before joining.
+     */
+    grants: () => src.grants(),
   };
   Object.defineProperty(window, 'huddle', { value: Object.freeze(hooks), configurable: false });
 }

@@ -36,16 +36,60 @@ export function renderButton(btn, { iconName, text, ariaLabel, pressed }) {
   if (pressed !== undefined) btn.setAttribute('aria-pressed', String(pressed));
 }
 
-/** The microphone toggle: "pressed" means muted, the state users check for. */
-export function renderMicButton(btn, muted, available = true) {
-  renderButton(btn, {
-    iconName: muted ? 'micOff' : 'mic',
-    text: !available ? 'No mic' : muted ? 'Unmute' : 'Mute',
-    ariaLabel: !available ? 'No microphone available' : muted ? 'Unmute microphone' : 'Mute microphone',
-    pressed: muted,
-  });
-  btn.disabled = !available;
-  btn.classList.toggle('is-off', muted);
+/*
+ * The states of a mic or camera control (what it can do now, besides muting):
+ *   ready    we have the device: the button mutes and unmutes it
+ *   offer    allowed but not started (the host just allowed it): pressing starts it
+ *   missing  no such device, or access was refused: disabled
+ *   denied   our grants do not allow it: the host can allow it
+ *   blocked  a moderator muted it: only the host can unmute it
+ * denied and blocked use aria-disabled rather than disabled, so the button
+ * stays focusable and keyboard and screen reader users can learn why.
+ */
+const LOCKED = new Set(['denied', 'blocked']);
+
+function setUsable(btn, state) {
+  btn.disabled = state === 'missing';
+  if (LOCKED.has(state)) btn.setAttribute('aria-disabled', 'true');
+  else btn.removeAttribute('aria-disabled');
+}
+
+// Per device: the label for each locked or special control state, and the labels and icons of the
+// plain on/off toggle.
+const DEVICE_TOGGLES = {
+  mic: {
+    states: {
+      missing: ['No mic', 'No microphone available'],
+      denied: ['Mic locked', 'Microphone not allowed: the host can let you speak'],
+      blocked: ['Host muted', 'The host muted your microphone; only the host can unmute it'],
+      offer: ['Unmute', 'Turn on your microphone: the host allowed it'],
+    },
+    off: ['Unmute', 'Unmute microphone'], on: ['Mute', 'Mute microphone'], icons: ['micOff', 'mic'],
+  },
+  cam: {
+    states: {
+      missing: ['No camera', 'No camera available'],
+      denied: ['Cam locked', 'Camera not allowed: the host can let you turn it on'],
+      blocked: ['Host paused', 'The host turned off your camera; only the host can let you turn it on'],
+      offer: ['Start video', 'Turn on your camera: the host allowed it'],
+    },
+    off: ['Start video', 'Turn camera on'], on: ['Stop video', 'Turn camera off'], icons: ['camOff', 'cam'],
+  },
+};
+
+/** A device toggle: "pressed" means the device is off, the state users check for. state: one of the control states above. */
+function renderDeviceToggle(kind, btn, off, state) {
+  const t = DEVICE_TOGGLES[kind];
+  const isOff = off || state !== 'ready';
+  const [text, ariaLabel] = t.states[state] || (isOff ? t.off : t.on);
+  renderButton(btn, { iconName: t.icons[isOff ? 0 : 1], text, ariaLabel, pressed: isOff });
+  setUsable(btn, state);
+  btn.classList.toggle('is-off', isOff);
+}
+
+/** The microphone toggle: "pressed" means muted. */
+export function renderMicButton(btn, muted, state = 'ready') {
+  renderDeviceToggle('mic', btn, muted, state);
 }
 
 /** The screen share toggle: "pressed" means we are sharing. */
@@ -60,13 +104,6 @@ export function renderScreenButton(btn, sharing) {
 }
 
 /** The camera toggle: "pressed" means the camera is off. */
-export function renderCamButton(btn, off, available = true) {
-  renderButton(btn, {
-    iconName: off ? 'camOff' : 'cam',
-    text: !available ? 'No camera' : off ? 'Start video' : 'Stop video',
-    ariaLabel: !available ? 'No camera available' : off ? 'Turn camera on' : 'Turn camera off',
-    pressed: off,
-  });
-  btn.disabled = !available;
-  btn.classList.toggle('is-off', off);
+export function renderCamButton(btn, off, state = 'ready') {
+  renderDeviceToggle('cam', btn, off, state);
 }

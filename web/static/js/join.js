@@ -3,8 +3,8 @@
 // One job: the form before a call: room and name fields with validation, the
 // camera quality (720p, or 1080p for consultation cameras), the camera
 // preview with microphone/camera toggles, and the explanation when the camera
-// or microphone cannot be used. It reports intentions through callbacks and
-// never talks to the server.
+// or microphone cannot be used (or need not be: an invitation to watch). It
+// reports intentions through callbacks and never talks to the server.
 
 import { renderMicButton, renderCamButton } from './icons.js';
 import { CAMERA_QUALITIES } from './media.js';
@@ -41,7 +41,9 @@ export class JoinScreen {
     this.retry = $('media-retry');
     this.micBtn = $('join-mic');
     this.camBtn = $('join-cam');
+    this.toggles = this.micBtn.parentElement;
     this.qualitySelect = $('camera-quality');
+    this.qualityField = this.qualitySelect.closest('.field');
 
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -116,6 +118,8 @@ export class JoinScreen {
    * is missing, with a retry button when nothing could be started.
    */
   setMedia(stream, message) {
+    this.qualityField.hidden = false;
+    this.mediaMessage.classList.remove('media-message--info');
     this.preview.srcObject = stream;
     if (stream) this.preview.play().catch(() => {});
     const hasAudio = !!stream && stream.getAudioTracks().length > 0;
@@ -127,6 +131,29 @@ export class JoinScreen {
     this.retry.hidden = hasAudio && hasVideo;
     this.micBtn.hidden = !hasAudio;
     this.camBtn.hidden = !hasVideo;
+    // Empty, the row would still overlap the preview's bottom (it sits inside it).
+    this.toggles.hidden = !hasAudio && !hasVideo;
+    this.#updatePreview();
+  }
+
+  /**
+   * Shows that we will join without camera or microphone because the
+   * invitation most likely lets us only watch (text says so): no preview,
+   * no toggles, no camera quality, and nothing asked of the browser.
+   */
+  setReceiveOnly(text) {
+    this.preview.srcObject = null;
+    this.hasVideo = false;
+    this.previewStatus.textContent = 'Watching';
+    this.mediaMessage.hidden = false;
+    this.mediaMessage.textContent = text;
+    // Information, not a problem to fix.
+    this.mediaMessage.classList.add('media-message--info');
+    this.retry.hidden = true;
+    this.micBtn.hidden = true;
+    this.camBtn.hidden = true;
+    this.toggles.hidden = true;
+    this.qualityField.hidden = true;
     this.#updatePreview();
   }
 

@@ -3,7 +3,9 @@
 // One job: ask for audio+video (1280x720, or 1920x1080 for a consultation
 // camera that must show fine detail), fall back to whichever of the two
 // exists, and turn getUserMedia's exceptions into a sentence a clinician or a
-// teacher can act on. Joining without media (receive-only) stays possible.
+// teacher can act on. Joining without media (receive-only) stays possible,
+// and so is asking for one device alone (a microphone the host allowed mid
+// call) without touching the other.
 
 /** Camera qualities the join screen offers; the value is also the ?camera= URL parameter. */
 export const CAMERA_QUALITIES = ['720', '1080'];
@@ -19,19 +21,26 @@ function videoConstraints(quality) {
 }
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
+const INSECURE = 'This page cannot use a camera or microphone because it was not opened over a secure (https) connection.';
+
 /**
  * Resolves with {stream, message}: stream is a MediaStream or null, message a
- * user-facing explanation when something is missing, otherwise null.
- * @param {{quality?: '720'|'1080'}} [opts]
+ * user-facing explanation when something is missing, otherwise null. audio
+ * and video say which devices to ask for (both by default); a device the
+ * user may not use is never asked for, so its permission prompt never shows.
+ * @param {{quality?: '720'|'1080', audio?: boolean, video?: boolean}} [opts]
  */
-export async function getLocalMedia({ quality = '720' } = {}) {
+export async function getLocalMedia({ quality = '720', audio = true, video: wantVideo = true } = {}) {
   const video = videoConstraints(quality);
   const md = navigator.mediaDevices;
   if (!md || !md.getUserMedia) {
-    return {
-      stream: null,
-      message: 'This page cannot use a camera or microphone because it was not opened over a secure (https) connection. You can still join to watch and listen.',
-    };
+    return { stream: null, message: `${INSECURE} You can still join to watch and listen.` };
+  }
+  if (!audio || !wantVideo) {
+    if (!audio && !wantVideo) return { stream: null, message: null };
+    const kind = audio ? 'audio' : 'video';
+    const { track, message } = await getLocalTrack(kind, { quality });
+    return { stream: track ? new MediaStream([track]) : null, message };
   }
   try {
     return { stream: await md.getUserMedia({ audio: AUDIO, video }), message: null };
@@ -50,6 +59,26 @@ export async function getLocalMedia({ quality = '720' } = {}) {
       return { stream: videoOnly, message: `No microphone (${short(err)}). Others will see you but not hear you.` };
     }
     return { stream: null, message: explain(err) };
+  }
+}
+
+/**
+ * Asks for one device alone (kind 'audio' or 'video'), e.g. when the host
+ * lets us use the microphone during a call. Resolves with {track, message}:
+ * the track, or null and a sentence saying why not.
+ * @param {'audio'|'video'} kind
+ * @param {{quality?: '720'|'1080'}} [opts]
+ */
+export async function getLocalTrack(kind, { quality = '720' } = {}) {
+  const md = navigator.mediaDevices;
+  if (!md || !md.getUserMedia) return { track: null, message: INSECURE };
+  const constraints = kind === 'audio' ? { audio: AUDIO } : { video: videoConstraints(quality) };
+  try {
+    const stream = await md.getUserMedia(constraints);
+    const track = (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks())[0] || null;
+    return track ? { track, message: null } : { track: null, message: explainOne(kind, null) };
+  } catch (err) {
+    return { track: null, message: explainOne(kind, err) };
   }
 }
 
@@ -90,5 +119,23 @@ function explain(err) {
       return 'The camera or microphone is in use by another application or could not be started. Close the other application and try again, or join to watch and listen.';
     default:
       return `The camera and microphone could not be started (${(err && err.name) || 'unknown error'}). You can still join to watch and listen.`;
+  }
+}
+
+/** Why one device could not be started, for the user asking for it mid call. */
+function explainOne(kind, err) {
+  const what = kind === 'audio' ? 'microphone' : 'camera';
+  switch (err && err.name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return `Access to the ${what} was blocked. Allow it in your browser\u2019s site settings and try again.`;
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return `No ${what} was found.`;
+    case 'NotReadableError':
+    case 'AbortError':
+      return `The ${what} is in use by another application. Close it and try again.`;
+    default:
+      return `The ${what} could not be started (${(err && err.name) || 'unknown error'}).`;
   }
 }

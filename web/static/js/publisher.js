@@ -4,9 +4,10 @@
 // transceivers (audio first, then video), sends the camera as simulcast
 // (simulcast.js), names each m-line's source and layers in `publish_offer`,
 // applies `publish_answer`, remembers the server's trackId for each of our
-// tracks, keeps the server's muted flag in step with track.enabled, and turns
+// tracks, keeps the server's muted flag in step with track.enabled, turns
 // simulcast layers on and off when the server says whether anyone watches
-// them (dynacast, `publisher_layers`).
+// them (dynacast, `publisher_layers`), and stops sending a source the server
+// no longer lets us publish (grants_changed) or tracks a moderator's mute.
 
 import { cameraSimulcast, SCREEN_ENCODING } from './simulcast.js';
 
@@ -21,7 +22,8 @@ export class Publisher {
   constructor(peer, signaling) {
     this.peer = peer;
     this.signaling = signaling;
-    // source ('microphone' | 'camera' | 'screen') -> {track, transceiver, trackId, muted, layers}
+    // source ('microphone' | 'camera' | 'screen') -> {track, transceiver, trackId, muted, layers,
+    // blocked}; blocked: a moderator muted it (muted_by_moderator)
     this.local = new Map();
     // Dynacast updates are applied one at a time: setParameters rejects
     // parameters read before another setParameters finished.
@@ -29,40 +31,71 @@ export class Publisher {
   }
 
   /**
-   * Publishes the audio and video tracks of stream (either may be absent).
+   * Publishes the audio and video tracks of stream (either may be absent),
+   * those whose source allow(source) accepts: the grants decide, and an
+   * offer naming a source we may not publish would be refused whole.
    * Resolves once the answer is applied; rejects with the server's error.
    * @param {MediaStream} stream
+   * @param {(source: string) => boolean} [allow]
    */
-  publish(stream) {
-    const tracks = [...stream.getAudioTracks().slice(0, 1), ...stream.getVideoTracks().slice(0, 1)];
+  publish(stream, allow = () => true) {
+    const tracks = [...stream.getAudioTracks().slice(0, 1), ...stream.getVideoTracks().slice(0, 1)]
+      .filter((t) => allow(SOURCE_BY_KIND[t.kind]));
     if (tracks.length === 0) return Promise.resolve();
 
     return this.peer.run(async () => {
-      const pc = this.peer.pc;
       // Audio first, then video: the order PROTOCOL.md's example uses and
       // what the server expects when it maps unnamed m-lines.
-      for (const track of tracks) {
-        const source = SOURCE_BY_KIND[track.kind];
-        // One stream id per transceiver keeps lip sync groups per publisher.
-        const init = { direction: 'sendonly', streams: [stream] };
-        let layers = null;
-        if (track.kind === 'video') {
-          const plan = cameraSimulcast(track);
-          init.sendEncodings = plan.sendEncodings;
-          layers = plan.layers;
-        }
-        const transceiver = pc.addTransceiver(track, init);
-        const prev = this.local.get(source);
-        this.local.set(source, {
-          track,
-          transceiver,
-          trackId: null,
-          muted: prev ? prev.muted : !track.enabled,
-          layers,
-        });
-      }
+      for (const track of tracks) this.#addMedia(track, stream);
       await this.#negotiate();
     });
+  }
+
+  /**
+   * Publishes one more microphone or camera track (one the host allowed
+   * during the call) on a new transceiver and renegotiates. A source
+   * published before and dropped gets a fresh m-line, as a screen share does.
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} stream  our local stream (one stream id keeps lip sync)
+   */
+  publishTrack(track, stream) {
+    return this.peer.run(async () => {
+      const source = SOURCE_BY_KIND[track.kind];
+      if (this.local.has(source)) throw new Error(`a ${source} is already published`);
+      const entry = this.#addMedia(track, stream);
+      try {
+        await this.#negotiate();
+      } catch (err) {
+        this.#removeSender(entry.transceiver);
+        if (this.local.get(source) === entry) this.local.delete(source);
+        throw err;
+      }
+    });
+  }
+
+  /** Adds a send-only transceiver for a mic or camera track (the camera as simulcast); runs inside peer.run. */
+  #addMedia(track, stream) {
+    const source = SOURCE_BY_KIND[track.kind];
+    // One stream id per transceiver keeps lip sync groups per publisher.
+    const init = { direction: 'sendonly', streams: [stream] };
+    let layers = null;
+    if (track.kind === 'video') {
+      const plan = cameraSimulcast(track);
+      init.sendEncodings = plan.sendEncodings;
+      layers = plan.layers;
+    }
+    const transceiver = this.peer.pc.addTransceiver(track, init);
+    const prev = this.local.get(source);
+    const entry = {
+      track,
+      transceiver,
+      trackId: null,
+      muted: prev ? prev.muted : !track.enabled,
+      layers,
+      blocked: false,
+    };
+    this.local.set(source, entry);
+    return entry;
   }
 
   /**
@@ -84,7 +117,7 @@ export class Publisher {
         streams: [stream],
         sendEncodings: [{ ...SCREEN_ENCODING }],
       });
-      this.local.set('screen', { track, transceiver, trackId: null, muted: false, layers: null });
+      this.local.set('screen', { track, transceiver, trackId: null, muted: false, layers: null, blocked: false });
       try {
         await this.#negotiate();
       } catch (err) {
@@ -109,6 +142,48 @@ export class Publisher {
     this.peer.run(async () => this.#removeSender(entry.transceiver));
   }
 
+  /** The sources we publish (or are negotiating): 'microphone', 'camera', 'screen'. */
+  sources() {
+    return [...this.local.keys()];
+  }
+
+  /**
+   * Stops sending our track trackId, which the server has already
+   * unpublished (its source is no longer granted): no `unpublish` goes out.
+   * Returns its source, or null if it is not ours. Stopping the
+   * MediaStreamTrack itself is up to its owner.
+   */
+  drop(trackId) {
+    const found = [...this.local].find(([, e]) => e.trackId === trackId);
+    if (!found) return null;
+    this.dropSource(found[0]);
+    return found[0];
+  }
+
+  /** Stops sending source, without telling the server (see drop). */
+  dropSource(source) {
+    const entry = this.local.get(source);
+    if (!entry) return;
+    this.local.delete(source);
+    this.peer.run(async () => this.#removeSender(entry.transceiver));
+  }
+
+  /**
+   * Records a moderator's mute (or unmute) of our track trackId
+   * (`muted_by_moderator`) and returns its source, or null if it is not
+   * ours. While blocked the server forwards none of it. On unblock the
+   * server marks the track unmuted, but our own mute stays (the user
+   * unmutes when ready): say so, so the others see the truth.
+   */
+  moderatorMute(trackId, muted) {
+    const found = [...this.local].find(([, e]) => e.trackId === trackId);
+    if (!found) return null;
+    const [source, entry] = found;
+    entry.blocked = muted;
+    if (!muted && entry.muted) this.#sendMute(entry);
+    return source;
+  }
+
   /** The server's trackId of our track of this kind ('audio'/'video': mic/camera), or null before the answer. */
   trackIdOf(kind) {
     return this.local.get(SOURCE_BY_KIND[kind] || kind)?.trackId ?? null;
@@ -125,7 +200,8 @@ export class Publisher {
    */
   setMuted(kind, muted) {
     const entry = this.local.get(SOURCE_BY_KIND[kind]);
-    if (!entry) return;
+    // While a moderator's mute holds, the server refuses our unmute.
+    if (!entry || (entry.blocked && !muted)) return;
     entry.track.enabled = !muted;
     if (entry.muted === muted) return;
     entry.muted = muted;
@@ -246,7 +322,7 @@ export class Publisher {
     try {
       if (this.peer.pc.signalingState !== 'closed') this.peer.pc.removeTrack(transceiver.sender);
     } catch (err) {
-      console.warn('huddle: could not remove the screen share sender', err);
+      console.warn('huddle: could not remove a sender', err);
     }
   }
 

@@ -16,6 +16,9 @@
 //   screen            {participantId, present}      someone started or stopped sharing a screen
 //   stream-state      {trackId, state, layer, reason}  what the server forwards of a video track we receive
 //   speakers          {speakers}                    [{participantId, level}], loudest first (may include us)
+//   grants            {grants, previous, dropped}   an admin changed our grants; dropped: the sources
+//                                                   we stopped sending because they are no longer allowed
+//   moderator-mute    {source, muted}               a moderator muted or unmuted one of our tracks
 //   error             {code, message}               server `error`s and local failures
 //   closed            {expected}                    the socket closed; expected after leave()
 
@@ -23,6 +26,7 @@ import { Signaling } from './signaling.js';
 import { Peer } from './peer.js';
 import { Publisher } from './publisher.js';
 import { Subscriber } from './subscriber.js';
+import { canPublish, SOURCE_OF_KIND } from './grants.js';
 
 const KINDS = ['audio', 'video'];
 const GROUPS = ['camera', 'screen'];
@@ -39,6 +43,12 @@ export class Session extends EventTarget {
     this.state = 'idle';
     this.participantId = null;
     this.room = null;
+    // From `joined`: who the server takes us for and what we may do. grants
+    // stays null with a server that sends none (it allows everything).
+    this.identity = null;
+    this.role = null;
+    this.grants = null;
+    this.policy = null;
     this.participants = new Map(); // id -> {id, name}, without us
     this.tracks = new Map(); // trackId -> Track metadata (PROTOCOL.md)
     this.received = new Map(); // trackId -> MediaStreamTrack bound by the subscriber
@@ -51,8 +61,8 @@ export class Session extends EventTarget {
   }
 
   /**
-   * Joins room as name and publishes stream's tracks (stream may be null for
-   * receive-only). token, when given, is the join token of an invitation
+   * Joins room as name and publishes those of stream's tracks our grants
+   * allow (stream may be null for receive-only). token, when given, is the join token of an invitation
    * link (PROTOCOL.md "Tokens"); a dev-mode server on this machine needs
    * none. Resolves once joined; publishing continues in the background and
    * reports failures as `error` events.
@@ -85,7 +95,9 @@ export class Session extends EventTarget {
     // before any later message could be dispatched.
     this.#setState('joined');
     if (stream && stream.getTracks().length > 0) {
-      this.publisher.publish(stream).catch((err) => this.#report(err, 'publish failed'));
+      this.publisher
+        .publish(stream, (source) => canPublish(this.grants, source))
+        .catch((err) => this.#report(err, 'publish failed'));
     }
     return joined;
   }
@@ -119,6 +131,16 @@ export class Session extends EventTarget {
   setTrackSettings(trackId, settings) {
     if (this.state !== 'joined' || !trackId) return false;
     return this.signaling.notify('track_settings', { ...settings, trackId });
+  }
+
+  /**
+   * Publishes one more microphone or camera track (stream: our local
+   * stream), e.g. once the host allowed it. Resolves once negotiated.
+   */
+  async publishTrack(track, stream) {
+    if (this.state !== 'joined') throw new Error('not in a room');
+    if (!canPublish(this.grants, SOURCE_OF_KIND[track.kind])) throw new Error(`the host has not allowed your ${SOURCE_OF_KIND[track.kind]}`);
+    await this.publisher.publishTrack(track, stream);
   }
 
   /** Publishes a screen capture; resolves with its server trackId once negotiated. */
@@ -187,6 +209,12 @@ export class Session extends EventTarget {
       this.speakers = Array.isArray(d.speakers) ? d.speakers.filter((x) => x && x.participantId) : [];
       this.#emit('speakers', { speakers: this.speakers });
     });
+    sig.on('grants_changed', (d) => this.#onGrantsChanged(d));
+    sig.on('muted_by_moderator', (d) => {
+      const muted = !!d.muted;
+      const source = this.publisher?.moderatorMute(d.trackId, muted);
+      if (source) this.#emit('moderator-mute', { source, muted });
+    });
     sig.on('error', (d) => this.#emit('error', { code: d.code, message: d.message }));
     sig.onClose(({ expected }) => {
       if (this.state === 'left') return;
@@ -199,6 +227,10 @@ export class Session extends EventTarget {
   #onJoined(d) {
     this.participantId = d.participantId;
     this.room = d.room;
+    this.identity = d.identity ?? null;
+    this.role = d.role ?? null;
+    this.grants = d.grants ?? null;
+    this.policy = d.policy ?? null;
     const config = { iceServers: d.iceServers || [], bundlePolicy: 'max-bundle' };
 
     const pubPeer = new Peer('publish', config, this.signaling);
@@ -222,6 +254,27 @@ export class Session extends EventTarget {
 
     for (const p of d.participants || []) this.#addParticipant(p);
     for (const t of d.tracks || []) this.#putTrack(t);
+  }
+
+  /**
+   * An admin changed our grants. The server already unpublished the tracks
+   * it lists (everyone got track_unpublished); stop sending them, and any
+   * other source no longer allowed whose offer was still in flight.
+   */
+  #onGrantsChanged(d) {
+    const previous = this.grants;
+    this.grants = d.grants || {};
+    const dropped = new Set();
+    for (const trackId of Array.isArray(d.unpublished) ? d.unpublished : []) {
+      const source = this.publisher?.drop(trackId);
+      if (source) dropped.add(source);
+    }
+    for (const source of this.publisher?.sources() || []) {
+      if (canPublish(this.grants, source)) continue;
+      this.publisher.dropSource(source);
+      dropped.add(source);
+    }
+    this.#emit('grants', { grants: this.grants, previous, dropped: [...dropped] });
   }
 
   #addParticipant(p) {
