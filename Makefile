@@ -35,6 +35,7 @@ bench:  ## load benchmark of a real server on loopback (PROFILE=1: CPU profile d
 	CGO_ENABLED=0 go build -trimpath -o bin/server ./cmd/server
 	go build -o bin/loadtest ./cmd/loadtest
 	bin/loadtest bench -server bin/server -presets $(BENCH_PRESETS) -duration $(BENCH_DURATION) -out bin/bench \
+		$(if $(SERVER_PROCS),-server-procs $(SERVER_PROCS)) \
 		$(if $(PROFILE),-profile bin/bench/meeting.cpu.pprof -profile-preset meeting)
 
 microbench:  ## forwarding-path benchmarks (allocations per packet)

@@ -42,6 +42,7 @@ const (
 type benchConfig struct {
 	server, profile, profilePreset, outDir string
 	presets                                []string
+	serverProcs                            int
 	sf                                     *scenarioFlags
 }
 
@@ -59,6 +60,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.StringVar(&cfg.profile, "profile", "", "write a CPU profile of the server during the -profile-preset run here and print its top functions")
 	fs.StringVar(&cfg.profilePreset, "profile-preset", "meeting", "the preset the profile covers")
 	fs.StringVar(&cfg.outDir, "out", "", "also write <preset>.json and <preset>.html reports into this directory")
+	fs.IntVar(&cfg.serverProcs, "server-procs", 0, "run the server with GOMAXPROCS set to this (0: the Go default, one per core)")
 	cfg.sf = addScenarioFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -90,7 +92,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "loadtest bench:", err)
 		return exitUsage
 	}
-	srv, err := startServer(ctx, cfg.server, stderr)
+	srv, err := startServer(ctx, cfg.server, cfg.serverProcs, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest bench:", err)
 		return exitUsage
@@ -184,7 +186,7 @@ type server struct {
 
 // startServer runs the binary on free loopback ports with the profiler on and waits until /healthz
 // answers. The process ends with ctx or stop.
-func startServer(ctx context.Context, binary string, stderr io.Writer) (*server, error) {
+func startServer(ctx context.Context, binary string, procs int, stderr io.Writer) (*server, error) {
 	httpPort, err := freePort("tcp")
 	if err != nil {
 		return nil, err
@@ -196,6 +198,9 @@ func startServer(ctx context.Context, binary string, stderr io.Writer) (*server,
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
 	cmd := exec.CommandContext(ctx, binary, "-http", addr, "-bind-ip", "127.0.0.1", "-udp-port", strconv.Itoa(udpPort), "-pprof", "-log-level", "warn")
 	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if procs > 0 {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(procs))
+	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) } // a graceful stop
 	cmd.WaitDelay = serverStopTimeout
 	if err := cmd.Start(); err != nil {
