@@ -61,7 +61,7 @@ type outHeader struct {
 	twcc [2]byte
 }
 
-func newDownTrack(r *Receiver, initialLayer int, changed func()) *DownTrack {
+func newDownTrack(r *Receiver, firstLayer int, changed func()) *DownTrack {
 	kind := webrtc.RTPCodecTypeAudio
 	if r.isVideo() {
 		kind = webrtc.RTPCodecTypeVideo
@@ -75,9 +75,9 @@ func newDownTrack(r *Receiver, initialLayer int, changed func()) *DownTrack {
 		changed = func() {}
 	}
 	d := &DownTrack{id: r.info.ID, streamID: stream, kind: kind, receiver: r, changed: changed}
-	d.fwd = newForwarder(r.codec.ClockRate, r.codecKind == codec.KindVP8, initialLayer)
+	d.fwd = newForwarder(r.codec.ClockRate, r.codecKind == codec.KindVP8, firstLayer)
 	d.current.Store(noLayer)
-	d.target.Store(int32(initialLayer))
+	d.target.Store(int32(firstLayer))
 	return d
 }
 
@@ -132,16 +132,24 @@ func (d *DownTrack) setTarget(layer int) {
 	d.receiver.dynacast.update()
 }
 
-// writeRTP forwards one packet if this DownTrack wants it; it reports whether it wrote. Called by the
+// restart makes forwarding wait for the next keyframe of the layer, numbering on from what was sent.
+func (d *DownTrack) restart() {
+	d.mu.Lock()
+	d.fwd.restart()
+	d.mu.Unlock()
+}
+
+// writeRTP forwards one packet if this DownTrack wants it; it returns how many packets and bytes it wrote
+// (more than one when a new subscriber is first shown the stored keyframe). Called by the
 // receiver's layer readers; it allocates nothing and holds mu only while deciding and rewriting.
-func (d *DownTrack) writeRTP(p *packet, now int64) bool {
+func (d *DownTrack) writeRTP(p *packet, now int64) (packets, bytes int) {
 	layer := int32(p.layer)
 	if layer != d.current.Load() && layer != d.target.Load() {
-		return false
+		return 0, 0
 	}
 	b := d.bound.Load()
 	if b == nil {
-		return false
+		return 0, 0
 	}
 	d.mu.Lock()
 	if b != d.active { // a new negotiation: restart on a keyframe
@@ -152,17 +160,15 @@ func (d *DownTrack) writeRTP(p *packet, now int64) bool {
 	switch d.fwd.decide(p.layer, p.header.SequenceNumber, p.keyframe) {
 	case drop:
 		d.mu.Unlock()
-		return false
+		return 0, 0
 	case dropWantKey:
 		fresh := !d.fwd.sentAny
 		d.mu.Unlock()
 		d.receiver.requestKeyframe(p.layer)
 		if fresh {
-			if n := d.sendPoster(b, p, now); n > 0 {
-				d.receiver.counters.packetsOut.Add(uint64(n))
-			}
+			return d.sendPoster(b, p, now)
 		}
-		return false
+		return 0, 0
 	case forwardStart:
 		switched = d.fwd.current != p.layer
 		d.fwd.start(p.layer, p.header.SequenceNumber, p.header.Timestamp, p.vp8Fields(), now)
@@ -172,7 +178,10 @@ func (d *DownTrack) writeRTP(p *packet, now int64) bool {
 	if switched {
 		d.changed()
 	}
-	return ok
+	if !ok {
+		return 0, 0
+	}
+	return 1, len(p.raw)
 }
 
 // sendLocked rewrites and records one packet with d.mu held, releases d.mu, and writes the packet.
@@ -196,11 +205,11 @@ func (d *DownTrack) sendLocked(b *binding, p *packet, now int64) bool {
 // sendPoster shows a subscriber that has received nothing yet the layer's last keyframe while the live
 // one it asked for is on its way, then waits for that one: a picture at once instead of black. Called by
 // the layer's reader, which owns the keyframe store; p is the packet being forwarded and is left intact.
-// It returns how many packets it sent.
-func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) int {
+// It returns how many packets and bytes it sent.
+func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) (packets, bytes int) {
 	l := d.receiver.layers[p.layer].Load()
 	if l == nil || l.keyframes == nil {
-		return 0
+		return 0, 0
 	}
 	if p.spare == nil {
 		p.spare = &packet{}
@@ -208,7 +217,6 @@ func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) int {
 	sp := p.spare
 	first := true
 	aborted := false
-	sent := 0
 	l.keyframes.packets(func(raw []byte) {
 		if aborted || !sp.parse(raw, d.receiver.codecKind) {
 			return
@@ -226,17 +234,18 @@ func (d *DownTrack) sendPoster(b *binding, p *packet, now int64) int {
 			first = false
 		}
 		if d.sendLocked(b, sp, now) {
-			sent++
+			packets++
+			bytes += len(raw)
 		}
 	})
 	if first {
-		return 0
+		return 0, 0
 	}
 	d.mu.Lock()
 	d.fwd.restart() // the live keyframe continues from the poster
 	d.mu.Unlock()
 	d.changed()
-	return sent
+	return packets, bytes
 }
 
 // write sends one rewritten packet, stamped with the subscriber's next transport-wide sequence number

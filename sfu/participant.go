@@ -142,48 +142,52 @@ func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) 
 	}
 }
 
-// SetMuted records that one of the participant's tracks is muted or not, and tells the room.
-func (p *Participant) SetMuted(trackID string, muted bool) error {
+// publishedReceiver returns one of the participant's published tracks; op names the caller in the error.
+func (p *Participant) publishedReceiver(op, trackID string) (*Receiver, error) {
 	p.mu.Lock()
 	rcv := p.published[trackID]
 	p.mu.Unlock()
 	if rcv == nil {
-		return fmt.Errorf("mute %s: %w", trackID, ErrUnknownTrack)
+		return nil, fmt.Errorf("%s %s: %w", op, trackID, ErrUnknownTrack)
 	}
+	return rcv, nil
+}
+
+// SetMuted records that one of the participant's tracks is muted or not, and tells the room.
+func (p *Participant) SetMuted(trackID string, muted bool) error {
+	rcv, err := p.publishedReceiver("mute", trackID)
+	if err != nil {
+		return err
+	}
+	p.setMuted(rcv, muted)
+	return nil
+}
+
+func (p *Participant) setMuted(rcv *Receiver, muted bool) {
 	if rcv.muted.Swap(muted) != muted {
 		p.room.muted(rcv)
 	}
-	return nil
 }
 
 // Block stops (or resumes) forwarding one of the participant's tracks to everyone, whatever its client
 // sends: a moderator's mute. The track stays published and is marked muted; resuming restarts each
 // subscriber on a keyframe.
 func (p *Participant) Block(trackID string, blocked bool) error {
-	p.mu.Lock()
-	rcv := p.published[trackID]
-	p.mu.Unlock()
-	if rcv == nil {
-		return fmt.Errorf("block %s: %w", trackID, ErrUnknownTrack)
+	rcv, err := p.publishedReceiver("block", trackID)
+	if err != nil {
+		return err
 	}
 	if rcv.blocked.Swap(blocked) == blocked {
 		return nil
 	}
 	if !blocked {
-		for _, dt := range *rcv.downTracks.Load() {
-			dt.mu.Lock()
-			dt.fwd.restart()
-			dt.mu.Unlock()
-		}
-		rcv.RequestKeyframe()
+		rcv.restartDownTracks()
 	}
-	if rcv.muted.Swap(blocked) != blocked {
-		p.room.muted(rcv)
-	}
+	p.setMuted(rcv, blocked)
 	return nil
 }
 
-// Published returns the ids of the participant's published tracks.
+// Published returns the participant's published tracks.
 func (p *Participant) Published() []TrackInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -196,13 +200,13 @@ func (p *Participant) Published() []TrackInfo {
 
 // Unpublish stops forwarding one of the participant's tracks to everyone.
 func (p *Participant) Unpublish(trackID string) error {
+	rcv, err := p.publishedReceiver("unpublish", trackID)
+	if err != nil {
+		return err
+	}
 	p.mu.Lock()
-	rcv := p.published[trackID]
 	delete(p.published, trackID)
 	p.mu.Unlock()
-	if rcv == nil {
-		return fmt.Errorf("unpublish %s: %w", trackID, ErrUnknownTrack)
-	}
 	p.room.unpublish(rcv)
 	return nil
 }

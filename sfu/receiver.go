@@ -232,23 +232,20 @@ func (r *Receiver) receive(l *layerState, pkt *packet, now int64) {
 
 // forward hands one packet to every DownTrack and counts it.
 func (r *Receiver) forward(pkt *packet, now int64) {
-	size := len(pkt.raw)
-	sent := 0
+	r.counters.packetsIn.Add(1)
+	r.counters.bytesIn.Add(uint64(len(pkt.raw)))
 	if r.blocked.Load() {
-		r.counters.packetsIn.Add(1)
-		r.counters.bytesIn.Add(uint64(size))
 		return
 	}
+	packets, bytes := 0, 0
 	for _, dt := range *r.downTracks.Load() {
-		if dt.writeRTP(pkt, now) {
-			sent++
-		}
+		n, b := dt.writeRTP(pkt, now)
+		packets += n
+		bytes += b
 	}
-	r.counters.packetsIn.Add(1)
-	r.counters.bytesIn.Add(uint64(size))
-	if sent > 0 {
-		r.counters.packetsOut.Add(uint64(sent))
-		r.counters.bytesOut.Add(uint64(sent * size))
+	if packets > 0 {
+		r.counters.packetsOut.Add(uint64(packets))
+		r.counters.bytesOut.Add(uint64(bytes))
 	}
 }
 
@@ -379,6 +376,15 @@ func (l *layerState) measure(now time.Time) int {
 		return 0
 	}
 	return l.bitrate
+}
+
+// restartDownTracks makes every subscriber wait for a keyframe and asks for one: forwarding resumes
+// after a gap (a moderator's block) and must not continue mid-frame.
+func (r *Receiver) restartDownTracks() {
+	for _, dt := range *r.downTracks.Load() {
+		dt.restart()
+	}
+	r.RequestKeyframe()
 }
 
 // attach adds a DownTrack; false if the receiver is closed (the track is gone).

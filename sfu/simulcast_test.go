@@ -474,9 +474,7 @@ func TestBlockedTrackForwardsNothing(t *testing.T) {
 		t.Fatalf("%d packets forwarded while blocked", len(w.headers)-sent)
 	}
 	r.blocked.Store(false)
-	for _, dt := range *r.downTracks.Load() {
-		dt.fwd.restart()
-	}
+	r.restartDownTracks()
 	run(6)
 	if len(w.headers) == sent || !codec.IsKeyframe(codec.KindVP8, w.payloads[sent]) {
 		t.Fatal("unblocked track did not resume on a keyframe")

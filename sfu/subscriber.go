@@ -66,7 +66,7 @@ func (s *subscriber) add(rcv *Receiver) {
 		s.mu.Unlock()
 		return
 	}
-	dt := newDownTrack(rcv, initialLayer(rcv), s.wake)
+	dt := newDownTrack(rcv, initialLayer, s.wake)
 	dt.bwe = s.bwe
 	if !rcv.attach(dt) { // the track ended meanwhile
 		s.mu.Unlock()
@@ -87,7 +87,7 @@ func (s *subscriber) add(rcv *Receiver) {
 		s.p.log.Warn("add track to subscriber", "track", rcv.info.ID, "err", err)
 		return
 	}
-	s.tracks[rcv.info.ID] = &subscription{downTrack: dt, transceiver: tr, alloc: newAllocState()}
+	s.tracks[rcv.info.ID] = &subscription{downTrack: dt, transceiver: tr}
 	s.mu.Unlock()
 
 	go dt.readRTCP(tr.Sender())

@@ -26,11 +26,9 @@ type allocState struct {
 	sentValid bool
 }
 
-func newAllocState() allocState { return allocState{} }
-
 // initialLayer is the layer a new subscription targets before its first allocation: the lowest, which
 // every link carries and which starts fastest; the allocator raises it within one round.
-func initialLayer(*Receiver) int { return 0 }
+const initialLayer = 0
 
 // allocationLoop owns the subscriber's bandwidth allocation, its probes and its sender reports. It is
 // started by newSubscriber and ends when close closes done. Triggers (kick) are coalesced to one
@@ -93,9 +91,6 @@ func (s *subscriber) allocationLoop() {
 	}
 }
 
-// estimate is the subscriber's current downlink bandwidth estimate in bits per second.
-func (s *subscriber) estimate() int { return s.bwe.Target() }
-
 // allocate spends the subscriber's estimated bandwidth across its tracks and tells it what changed.
 func (s *subscriber) allocate() {
 	s.mu.Lock()
@@ -146,9 +141,8 @@ func (s *subscriber) allocate() {
 		}
 		s.p.log.Debug("bandwidth probe", "success", ok, "carried", carried, "estimate", s.bwe.Target())
 	}
-	estimate := s.estimate()
-	budget := estimate
-	allocate(budget, tracks, out)
+	estimate := s.bwe.Target()
+	allocate(estimate, tracks, out)
 	if extra, carrier := probeWanted(subs, tracks, out); s.probe.maybeStart(now, estimate, extra, carrier, decreases) {
 		s.p.log.Debug("bandwidth probe", "extra", extra, "estimate", estimate)
 	}
@@ -161,7 +155,7 @@ func (s *subscriber) allocate() {
 			if a.layer < tracks[i].current && a.layer < tracks[i].maxLayer && !tracks[i].paused {
 				sub.alloc.holdUntil = now.Add(raiseHold) // lowered for bandwidth, not on request
 			}
-			s.p.log.Debug("allocation", "track", ids[i], "budget", budget, "estimate", estimate, "from", tracks[i].current, "to", a.layer,
+			s.p.log.Debug("allocation", "track", ids[i], "estimate", estimate, "from", tracks[i].current, "to", a.layer,
 				"reason", a.reason, "costs", tracks[i].costs[:tracks[i].maxLayer+1])
 			sub.downTrack.setTarget(a.layer)
 		}
