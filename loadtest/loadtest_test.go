@@ -17,37 +17,14 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
 	"github.com/huddlehq/huddle/loadtest"
 )
 
-// startNode runs a node on free loopback ports for the duration of the test.
-func startNode(t *testing.T) *node.Node {
-	t.Helper()
-	cfg := node.DefaultConfig()
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Media.UDPPort = 0
-	level := slog.LevelWarn
-	if os.Getenv("HUDDLE_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	n, err := node.New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Close(ctx); err != nil {
-			t.Errorf("node close: %v", err)
-		}
-	})
-	return n
-}
+// startNode runs an in-process server on free loopback ports for the duration of the test.
+func startNode(t *testing.T) *node.Node { return nodetest.Start(t, nil) }
 
-func wsURL(n *node.Node) string { return strings.Replace(n.URL(), "http://", "ws://", 1) + "/ws" }
+func wsURL(n *node.Node) string { return nodetest.WSURL(n) }
 
 // testLogger prints warnings (a participant that failed, a source that stopped) into the test log.
 func testLogger(t *testing.T) *slog.Logger {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
 	"github.com/huddlehq/huddle/loadtest"
 )
 
@@ -86,24 +86,7 @@ func TestParseBenchFlags(t *testing.T) {
 	}
 }
 
-func startNode(t *testing.T) *node.Node {
-	t.Helper()
-	cfg := node.DefaultConfig()
-	cfg.HTTP.Addr, cfg.Media.UDPPort = "127.0.0.1:0", 0
-	n, err := node.New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Close(ctx)
-	})
-	return n
-}
+func startNode(t *testing.T) *node.Node { return nodetest.Start(t, nil) }
 
 // TestRun: a short meeting against an in-process server passes, with JSON on stdout and an HTML page.
 func TestRun(t *testing.T) {

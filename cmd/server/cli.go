@@ -169,6 +169,28 @@ func (e *cliEnv) adminClient() (*admin.Client, error) {
 	return c, nil
 }
 
+// callAdmin parses the flags (wanting positional arguments), then runs call with them, an admin API
+// client and a context that bounds the call; an API error comes back with what to do about it.
+func (e *cliEnv) callAdmin(args []string, positional int, call func(ctx context.Context, c *admin.Client, pos []string) error) error {
+	pos, err := e.parse(args, positional)
+	if err != nil {
+		return err
+	}
+	c, err := e.adminClient()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), adminCallTimeout)
+	defer cancel()
+	if err := call(ctx, c, pos); err != nil {
+		return e.explain(err)
+	}
+	return nil
+}
+
+// adminCallTimeout bounds one CLI call of the admin API.
+const adminCallTimeout = 10 * time.Second
+
 // explain adds what to do to an admin API error.
 func (e *cliEnv) explain(err error) error {
 	var apiErr *admin.APIError
@@ -250,18 +272,13 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 // cmdRooms: server rooms
 func cmdRooms(args []string, stdout, stderr io.Writer) error {
 	e := newCLI("rooms", "", stderr)
-	if _, err := e.parse(args, 0); err != nil {
+	var rooms []admin.RoomInfo
+	err := e.callAdmin(args, 0, func(ctx context.Context, c *admin.Client, _ []string) (err error) {
+		rooms, err = c.Rooms(ctx)
 		return err
-	}
-	c, err := e.adminClient()
+	})
 	if err != nil {
 		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rooms, err := c.Rooms(ctx)
-	if err != nil {
-		return e.explain(err)
 	}
 	if *e.asJSON {
 		return e.printJSON(stdout, rooms)
@@ -282,19 +299,13 @@ func cmdRooms(args []string, stdout, stderr io.Writer) error {
 // cmdParticipants: server participants R
 func cmdParticipants(args []string, stdout, stderr io.Writer) error {
 	e := newCLI("participants", "ROOM", stderr)
-	pos, err := e.parse(args, 1)
+	var ps []admin.ParticipantInfo
+	err := e.callAdmin(args, 1, func(ctx context.Context, c *admin.Client, pos []string) (err error) {
+		ps, err = c.Participants(ctx, pos[0])
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	c, err := e.adminClient()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ps, err := c.Participants(ctx, pos[0])
-	if err != nil {
-		return e.explain(err)
 	}
 	if *e.asJSON {
 		return e.printJSON(stdout, ps)
@@ -321,25 +332,17 @@ func cmdParticipants(args []string, stdout, stderr io.Writer) error {
 func cmdKick(args []string, stdout, stderr io.Writer) error {
 	e := newCLI("kick", "ROOM IDENTITY [-ban]", stderr)
 	ban := e.fs.Bool("ban", false, "also refuse the identity's later joins to the room")
-	pos, err := e.parse(args, 2)
-	if err != nil {
-		return err
-	}
-	c, err := e.adminClient()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.RemoveParticipant(ctx, pos[0], pos[1], *ban); err != nil {
-		return e.explain(err)
-	}
-	what := "removed"
-	if *ban {
-		what = "removed and banned"
-	}
-	fmt.Fprintf(stdout, "%s %s from %s\n", what, pos[1], pos[0])
-	return nil
+	return e.callAdmin(args, 2, func(ctx context.Context, c *admin.Client, pos []string) error {
+		if err := c.RemoveParticipant(ctx, pos[0], pos[1], *ban); err != nil {
+			return err
+		}
+		what := "removed"
+		if *ban {
+			what = "removed and banned"
+		}
+		fmt.Fprintf(stdout, "%s %s from %s\n", what, pos[1], pos[0])
+		return nil
+	})
 }
 
 func orDash(s string) string {

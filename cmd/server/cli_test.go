@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
 	"github.com/huddlehq/huddle/signaling/client"
 )
 
@@ -19,25 +19,11 @@ func TestCLI(t *testing.T) {
 	secret := strings.Repeat("c", 40)
 	t.Setenv(envAPIKey, "APIcli")
 	t.Setenv(envAPISecret, secret)
-	cfg := node.DefaultConfig()
-	cfg.HTTP.Addr, cfg.Media.UDPPort = "127.0.0.1:0", 0
 	k, _, err := envKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Auth.Keys = append(cfg.Auth.Keys, k)
-	n, err := node.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Close(ctx)
-	})
+	n := nodetest.Start(t, func(cfg *node.Config) { cfg.Auth.Keys = append(cfg.Auth.Keys, k) })
 	cli := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
 		err := run(append(args, "-url", n.URL()), &out, &errOut)

@@ -3,8 +3,6 @@ package node_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
 	"github.com/huddlehq/huddle/signaling/admin"
 	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/client"
@@ -21,34 +20,14 @@ import (
 // testKey is the API key of the keyed test nodes.
 var testKey = auth.Key{ID: "APItest", Secret: strings.Repeat("k", 40)}
 
-// startKeyedNode runs a node that requires tokens, on free loopback ports; edit adjusts its config.
+// startKeyedNode runs a node that requires tokens signed with testKey; edit adjusts its config further.
 func startKeyedNode(t *testing.T, edit func(*node.Config)) *node.Node {
-	t.Helper()
-	cfg := node.DefaultConfig()
-	cfg.HTTP.Addr, cfg.Media.UDPPort = "127.0.0.1:0", 0
-	cfg.Auth.Keys = []auth.Key{testKey}
-	if edit != nil {
-		edit(&cfg)
-	}
-	level := slog.LevelWarn
-	if os.Getenv("HUDDLE_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	n, err := node.New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Close(ctx); err != nil {
-			t.Errorf("node close: %v", err)
+	return nodetest.Start(t, func(cfg *node.Config) {
+		cfg.Auth.Keys = []auth.Key{testKey}
+		if edit != nil {
+			edit(cfg)
 		}
 	})
-	return n
 }
 
 // mint signs a token with the node's key; edit adjusts the claims.

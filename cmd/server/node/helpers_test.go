@@ -3,11 +3,8 @@ package node_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
-	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
 	"github.com/huddlehq/huddle/loadtest/media"
 	"github.com/huddlehq/huddle/sfu/codec"
 	"github.com/huddlehq/huddle/signaling/client"
@@ -23,34 +21,9 @@ import (
 )
 
 // startNode runs a node on free loopback ports for the duration of the test.
-func startNode(t *testing.T) *node.Node {
-	t.Helper()
-	cfg := node.DefaultConfig()
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Media.UDPPort = 0
-	level := slog.LevelWarn
-	if os.Getenv("HUDDLE_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	n, err := node.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Close(ctx); err != nil {
-			t.Errorf("node close: %v", err)
-		}
-	})
-	return n
-}
+func startNode(t *testing.T) *node.Node { return nodetest.Start(t, nil) }
 
-func wsURL(n *node.Node) string { return strings.Replace(n.URL(), "http://", "ws://", 1) + "/ws" }
+func wsURL(n *node.Node) string { return nodetest.WSURL(n) }
 
 // peer is a test participant that counts what it receives per track.
 type peer struct {
@@ -76,22 +49,28 @@ type trackStats struct {
 func join(t *testing.T, n *node.Node, room, name string, readMedia bool) *peer {
 	t.Helper()
 	p := &peer{t: t, name: name, received: make(map[string]*trackStats)}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, wsURL(n), client.Options{OnTrack: func(rt client.RemoteTrack) {
+	p.dialJoin(n, room, client.Options{OnTrack: func(rt client.RemoteTrack) {
 		if readMedia {
 			p.count(rt)
 		}
 	}})
+	return p
+}
+
+// dialJoin connects p's client with opts and joins room; the client closes when the test ends.
+func (p *peer) dialJoin(n *node.Node, room string, opts client.Options) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, wsURL(n), opts)
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
 	p.c = c
-	if _, err := c.Join(ctx, room, name); err != nil {
-		t.Fatalf("%s join: %v", name, err)
+	if _, err := c.Join(ctx, room, p.name); err != nil {
+		p.t.Fatalf("%s join: %v", p.name, err)
 	}
-	t.Cleanup(func() { p.close() })
-	return p
+	p.t.Cleanup(func() { p.close() })
 }
 
 func (p *peer) count(rt client.RemoteTrack) {

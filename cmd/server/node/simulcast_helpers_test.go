@@ -177,17 +177,7 @@ func joinSimulcast(t *testing.T, n *node.Node, room, name string, relay *netem.R
 		opts.RewriteCandidate = func(_, c string) string { return relay.RewriteCandidate(c) }
 		opts.RewriteLocalCandidate = func(_, _ string) string { return "" }
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, wsURL(n), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.c = c
-	if _, err := c.Join(ctx, room, name); err != nil {
-		t.Fatalf("%s join: %v", name, err)
-	}
-	t.Cleanup(func() { p.close() })
+	p.dialJoin(n, room, opts)
 	s.peer = p
 	return s
 }
