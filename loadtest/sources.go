@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/huddlehq/huddle/loadtest/media"
 	"github.com/huddlehq/huddle/signaling/client"
 	"github.com/huddlehq/huddle/signaling/protocol"
@@ -91,25 +93,27 @@ func newOutgoing(o Options, c clips, spec participantSpec) (*outgoing, error) {
 }
 
 func (out *outgoing) addMic(c clips, stream string, level uint8, voice bool) error {
-	if c.audio != nil {
-		r, err := media.NewReplay(c.audio, "audio", stream)
-		if err != nil {
-			return fmt.Errorf("loadtest: microphone: %w", err)
+	var (
+		src interface {
+			Track() *webrtc.TrackLocalStaticRTP
+			SetAudioLevel(dBov uint8, voice bool)
+			SetAudioLevelExtensionID(id uint8)
+			Run(ctx context.Context) error
 		}
-		r.SetAudioLevel(level, voice)
-		out.tracks = append(out.tracks, client.LocalTrack{Track: r.Track(), Source: "microphone",
-			OnHeaderExtensions: func(ids map[string]uint8) { r.SetAudioLevelExtensionID(ids[client.AudioLevelURI]) }})
-		out.runs = append(out.runs, r.Run)
-		return nil
+		err error
+	)
+	if c.audio != nil {
+		src, err = media.NewReplay(c.audio, "audio", stream)
+	} else {
+		src, err = media.NewOpus("audio", stream)
 	}
-	s, err := media.NewOpus("audio", stream)
 	if err != nil {
 		return fmt.Errorf("loadtest: microphone: %w", err)
 	}
-	s.SetAudioLevel(level, voice)
-	out.tracks = append(out.tracks, client.LocalTrack{Track: s.Track(), Source: "microphone",
-		OnHeaderExtensions: func(ids map[string]uint8) { s.SetAudioLevelExtensionID(ids[client.AudioLevelURI]) }})
-	out.runs = append(out.runs, s.Run)
+	src.SetAudioLevel(level, voice)
+	out.tracks = append(out.tracks, client.LocalTrack{Track: src.Track(), Source: "microphone",
+		OnHeaderExtensions: func(ids map[string]uint8) { src.SetAudioLevelExtensionID(ids[client.AudioLevelURI]) }})
+	out.runs = append(out.runs, src.Run)
 	return nil
 }
 

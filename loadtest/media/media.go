@@ -49,10 +49,7 @@ type Source struct {
 	sentPkts  atomic.Uint64
 	sentBytes atomic.Uint64
 
-	// audioExtID is the negotiated id of the audio level extension, 0 until set (no extension written).
-	audioExtID atomic.Uint32
-	// audioLevel packs the RFC 6464 byte: voice flag in bit 7, level (-dBov, 0..127) below.
-	audioLevel atomic.Uint32
+	audioLevelStamp // audio sources
 
 	pacing Pacing // video; set before Run
 }
@@ -99,20 +96,33 @@ func NewOpus(trackID, streamID string) (*Source, error) {
 	return s, nil
 }
 
+// audioLevelStamp is the RFC 6464 audio level an audio source writes on every packet; Source and Replay
+// embed it. Its setters may be called from any goroutine while the source runs.
+type audioLevelStamp struct {
+	extID atomic.Uint32 // the negotiated extension id, 0 until set (no extension written)
+	level atomic.Uint32 // the RFC 6464 byte: voice flag in bit 7, level (-dBov, 0..127) below
+}
+
 // SetAudioLevel sets the level every following audio packet reports: dBov is the level in -dBov (0 is
 // the loudest, 127 silence; larger values are clamped), voice the RFC 6464 voice activity flag.
-func (s *Source) SetAudioLevel(dBov uint8, voice bool) {
+func (a *audioLevelStamp) SetAudioLevel(dBov uint8, voice bool) {
 	v := uint32(min(dBov, 127))
 	if voice {
 		v |= 0x80
 	}
-	s.audioLevel.Store(v)
+	a.level.Store(v)
 }
 
 // SetAudioLevelExtensionID sets the header extension id negotiated for
 // urn:ietf:params:rtp-hdrext:ssrc-audio-level (see client.LocalTrack.OnHeaderExtensions). Until it is set,
 // or after it is set to 0, packets carry no extension.
-func (s *Source) SetAudioLevelExtensionID(id uint8) { s.audioExtID.Store(uint32(id)) }
+func (a *audioLevelStamp) SetAudioLevelExtensionID(id uint8) { a.extID.Store(uint32(id)) }
+
+// stampAudioLevel rewrites the header's extensions from scratch: the interceptors downstream add their
+// own (e.g. transport-wide sequence numbers) to this same header, and the id may have changed since.
+func (a *audioLevelStamp) stampAudioLevel(h *rtp.Header) error {
+	return writeAudioLevel(h, uint8(a.extID.Load()), a.level.Load())
+}
 
 // Track is the pion track to publish.
 func (s *Source) Track() *webrtc.TrackLocalStaticRTP { return s.track }
@@ -147,7 +157,7 @@ func (s *Source) runAudio(ctx context.Context) error {
 		pkt.Payload[0] = 0xfc // an Opus TOC byte: CELT, 20 ms
 		stamp(pkt.Payload[1:])
 		pkt.Timestamp += 960
-		if err := s.setAudioLevel(&pkt.Header); err != nil {
+		if err := s.stampAudioLevel(&pkt.Header); err != nil {
 			return err
 		}
 		if err := s.write(pkt); err != nil {
@@ -250,14 +260,8 @@ func writeH264Packet(buf []byte, first, key bool, chunk int) int {
 	return 1 + chunk
 }
 
-// setAudioLevel rewrites the header's extensions from scratch: the interceptors downstream add their own
-// (e.g. transport-wide sequence numbers) to this same header, and the id may have changed since.
-func (s *Source) setAudioLevel(h *rtp.Header) error {
-	return writeAudioLevel(h, uint8(s.audioExtID.Load()), s.audioLevel.Load())
-}
-
 // writeAudioLevel replaces h's extensions with the audio level extension under id (none when id is 0);
-// v packs the RFC 6464 byte as Source.audioLevel does.
+// v packs the RFC 6464 byte as audioLevelStamp.level does.
 func writeAudioLevel(h *rtp.Header, id uint8, v uint32) error {
 	h.Extension, h.Extensions = false, h.Extensions[:0]
 	if id == 0 {

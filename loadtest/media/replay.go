@@ -27,8 +27,7 @@ type Replay struct {
 	sentBytes atomic.Uint64
 	loops     atomic.Uint64
 
-	audioExtID atomic.Uint32
-	audioLevel atomic.Uint32
+	audioLevelStamp // audio clips
 }
 
 // NewReplay returns a source replaying clip and its track.
@@ -52,17 +51,6 @@ func (r *Replay) Track() *webrtc.TrackLocalStaticRTP { return r.track }
 // has no keyframe on demand, and a jump in the picture is what a receiver that asks can live with.
 func (r *Replay) RequestKeyframe() { r.wantKey.Store(true) }
 
-// SetAudioLevel and SetAudioLevelExtensionID work as for Source (audio clips only).
-func (r *Replay) SetAudioLevel(dBov uint8, voice bool) {
-	v := uint32(min(dBov, 127))
-	if voice {
-		v |= 0x80
-	}
-	r.audioLevel.Store(v)
-}
-
-// SetAudioLevelExtensionID: see Source.SetAudioLevelExtensionID.
-func (r *Replay) SetAudioLevelExtensionID(id uint8) { r.audioExtID.Store(uint32(id)) }
 
 // Sent returns how many packets and bytes (payload plus a 12-byte header each) were written.
 func (r *Replay) Sent() (packets, bytes uint64) { return r.sentPkts.Load(), r.sentBytes.Load() }
@@ -116,7 +104,7 @@ func (r *Replay) Run(ctx context.Context) error {
 
 func (r *Replay) write(pkt *rtp.Packet) error {
 	if r.clip.kind == webrtc.RTPCodecTypeAudio {
-		if err := writeAudioLevel(&pkt.Header, uint8(r.audioExtID.Load()), r.audioLevel.Load()); err != nil {
+		if err := r.stampAudioLevel(&pkt.Header); err != nil {
 			return err
 		}
 	}
