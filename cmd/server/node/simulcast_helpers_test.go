@@ -152,26 +152,14 @@ func joinSimulcast(t *testing.T, n *node.Node, room, name string, relay *netem.R
 	p := &peer{t: t, name: name, received: make(map[string]*trackStats)}
 	opts := client.Options{OnTrack: func(rt client.RemoteTrack) {
 		if rt.Track.Kind().String() != "video" {
-			go drain(rt)
+			go readPackets(rt, func(*rtp.Packet, int) {}) // drained so pion does not buffer it
 			return
 		}
 		m := newLayerMeter()
 		s.mu.Lock()
 		s.meters[rt.ID] = m
 		s.mu.Unlock()
-		go func() {
-			buf := make([]byte, 1500)
-			var pkt rtp.Packet
-			for {
-				n, _, err := rt.Track.Read(buf)
-				if err != nil {
-					return
-				}
-				if pkt.Unmarshal(buf[:n]) == nil {
-					m.add(&pkt, n)
-				}
-			}
-		}()
+		go readPackets(rt, m.add)
 	}}
 	if relay != nil {
 		opts.RewriteCandidate = func(_, c string) string { return relay.RewriteCandidate(c) }
@@ -180,15 +168,6 @@ func joinSimulcast(t *testing.T, n *node.Node, room, name string, relay *netem.R
 	p.dialJoin(n, room, opts)
 	s.peer = p
 	return s
-}
-
-func drain(rt client.RemoteTrack) {
-	buf := make([]byte, 1500)
-	for {
-		if _, _, err := rt.Track.Read(buf); err != nil {
-			return
-		}
-	}
 }
 
 func (s *simulcastSubscriber) meter(trackID string) *layerMeter {
