@@ -51,7 +51,6 @@ func (r *Replay) Track() *webrtc.TrackLocalStaticRTP { return r.track }
 // has no keyframe on demand, and a jump in the picture is what a receiver that asks can live with.
 func (r *Replay) RequestKeyframe() { r.wantKey.Store(true) }
 
-
 // Sent returns how many packets and bytes (payload plus a 12-byte header each) were written.
 func (r *Replay) Sent() (packets, bytes uint64) { return r.sentPkts.Load(), r.sentBytes.Load() }
 
