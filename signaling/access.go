@@ -122,7 +122,8 @@ func protocolGrants(g auth.Grants) protocol.Grants {
 }
 
 func protocolPolicy(p auth.Policy) protocol.RoomPolicy {
-	return protocol.RoomPolicy{Mode: p.Mode, Lobby: p.Lobby, MaxParticipants: p.MaxParticipants, Locked: p.Locked}
+	// Lobby says whether joiners wait, whichever way the policy asks for it (a consultation has one).
+	return protocol.RoomPolicy{Mode: p.Mode, Lobby: p.LobbyOn(), MaxParticipants: p.MaxParticipants, Locked: p.Locked}
 }
 
 func nonNilStrings(s []string) []string {

@@ -46,6 +46,7 @@ func (s *Server) CreateRoom(_ context.Context, name string, policy auth.Policy) 
 	}
 	r, created, err := s.changeRoom(name, true, func(r *room) {
 		r.policy, r.hasPolicy, r.managed = policy, true, true
+		r.broadcastStateLocked() // the mode or the lock may have changed (enqueue never blocks)
 	})
 	if err != nil {
 		return admin.RoomInfo{}, false, err
@@ -54,14 +55,14 @@ func (s *Server) CreateRoom(_ context.Context, name string, policy auth.Policy) 
 }
 
 // Rooms implements admin.Directory.
-func (s *Server) Rooms(context.Context) ([]admin.RoomInfo, error) {
+func (s *Server) Rooms(ctx context.Context) ([]admin.RoomInfo, error) {
 	rooms := s.roomList()
 	out := make([]admin.RoomInfo, 0, len(rooms))
 	for _, r := range rooms {
 		out = append(out, r.info())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return s.withClusterRooms(ctx, out)
 }
 
 // Room implements admin.Directory.
@@ -73,31 +74,37 @@ func (s *Server) Room(_ context.Context, name string) (admin.RoomInfo, error) {
 	return r.info(), nil
 }
 
-// CloseRoom implements admin.Directory: the room forgets its policy, bans and grants, everyone in it is
-// told (room_closed) and disconnected, and the room goes when the last of them has left.
+// CloseRoom implements admin.Directory: the room forgets its policy, bans and grants, everyone in it or
+// in its lobby is told (room_closed) and disconnected, and the room goes when the last of them has left.
 func (s *Server) CloseRoom(_ context.Context, name string) error {
 	var members []*Session
+	var waiters []*waiter
 	r, _, err := s.changeRoom(name, false, func(r *room) {
 		r.managed, r.hasPolicy, r.policy = false, false, auth.Policy{}
 		clear(r.bans)
 		clear(r.grants)
-		members = r.membersLocked()
+		members, waiters = r.emptyLocked()
 	})
 	if err != nil {
 		return err
 	}
+	const why = "the room was closed by an admin"
+	kickWaiters(waiters, protocol.CodeRoomClosed, why)
 	for _, m := range members {
-		m.kick(protocol.CodeRoomClosed, "the room was closed by an admin")
+		m.kick(protocol.CodeRoomClosed, "%s", why)
 	}
 	s.dropRoomIfEmpty(r)
-	s.log.Info("room closed by admin", "room", name, "participants", len(members))
+	s.log.Info("room closed by admin", "room", name, "participants", len(members), "waiting", len(waiters))
 	return nil
 }
 
 // Participants implements admin.Directory.
-func (s *Server) Participants(_ context.Context, name string) ([]admin.ParticipantInfo, error) {
+func (s *Server) Participants(ctx context.Context, name string) ([]admin.ParticipantInfo, error) {
 	r := s.lookup(name)
 	if r == nil {
+		if remote, found, err := s.remoteParticipants(ctx, name); found || err != nil {
+			return remote, err
+		}
 		return nil, fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
 	}
 	r.mu.Lock()
@@ -135,17 +142,19 @@ func (s *Server) removeIdentity(name, identity string, ban bool, by string) erro
 		return fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
 	}
 	targets := r.sessionsOf(identity)
-	if len(targets) == 0 && !ban {
+	waiters := r.takeWaiters(func(w *waiter) bool { return w.s.identity == identity })
+	if len(targets) == 0 && len(waiters) == 0 && !ban {
 		return fmt.Errorf("%q in room %q: %w", identity, name, admin.ErrParticipantNotFound)
 	}
 	msg := "you were removed from the room by " + by
 	if ban {
 		msg += " and may not rejoin"
 	}
+	kickWaiters(waiters, protocol.CodeRemoved, msg)
 	for _, t := range targets {
 		t.kick(protocol.CodeRemoved, "%s", msg)
 	}
-	s.log.Info("participant removed", "room", name, "identity", identity, "sessions", len(targets), "ban", ban, "by", by)
+	s.log.Info("participant removed", "room", name, "identity", identity, "sessions", len(targets), "waiting", len(waiters), "ban", ban, "by", by)
 	return nil
 }
 
@@ -206,19 +215,34 @@ func (s *Server) UpdateGrants(_ context.Context, name, identity string, g auth.G
 	if err := auth.ValidateIdentity(identity); err != nil {
 		return nil, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
 	}
+	sessions, err := s.setIdentityGrants(name, identity, g, true)
+	if err != nil {
+		return nil, err
+	}
+	out := []admin.ParticipantInfo{}
+	for _, t := range sessions {
+		out = append(out, t.info())
+	}
+	s.log.Info("grants updated", "room", name, "identity", identity, "grants", g.String(), "sessions", len(out))
+	return out, nil
+}
+
+// setIdentityGrants keeps g for identity in the room, for its rejoins, and gives them to its sessions
+// now (Session.updateGrants). An admin's change makes the room managed, so that it outlives the people
+// in it; a moderator's (set_grants) lasts as long as the room. It returns the sessions changed.
+func (s *Server) setIdentityGrants(name, identity string, g auth.Grants, manage bool) ([]*Session, error) {
 	var mode string
 	r, _, err := s.changeRoom(name, false, func(r *room) {
-		r.grants[identity], r.managed = g, true
+		r.grants[identity] = g
+		r.managed = r.managed || manage
 		mode = r.policy.Mode
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := []admin.ParticipantInfo{}
-	for _, t := range r.sessionsOf(identity) {
+	sessions := r.sessionsOf(identity)
+	for _, t := range sessions {
 		t.updateGrants(auth.Effective(t.role, &g, mode))
-		out = append(out, t.info())
 	}
-	s.log.Info("grants updated", "room", name, "identity", identity, "grants", g.String(), "sessions", len(out))
-	return out, nil
+	return sessions, nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/huddlehq/huddle/sfu"
-	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/protocol"
 )
 
@@ -23,7 +22,18 @@ func (s *Session) handle(frame []byte) bool {
 		s.reply(protocol.TypePong, env.ID, nil)
 		return true
 	}
+	if s.media == nil && s.room != nil && !s.settleLobby(false) {
+		// Waiting in the lobby (or turned away and about to be disconnected).
+		if env.Type == protocol.TypeLeave {
+			return false
+		}
+		s.sendError(env.ID, protocol.Errorf(protocol.CodeInLobby, "%s: you are waiting in the lobby; only leave and ping work until the host lets you in", env.Type))
+		return true
+	}
 	if env.Type == protocol.TypeJoin {
+		if s.srv.cfg.Cluster != nil {
+			return s.clusterJoin(env, frame)
+		}
 		return s.handleJoin(env)
 	}
 	handler := handlerFor(env.Type)
@@ -60,6 +70,26 @@ func handlerFor(typ string) func(*Session, protocol.Envelope) *protocol.Error {
 		return (*Session).handleRemoveParticipant
 	case protocol.TypeMuteParticipant:
 		return (*Session).handleMuteParticipant
+	case protocol.TypeChat:
+		return (*Session).handleChat
+	case protocol.TypeRaiseHand:
+		return (*Session).handleRaiseHand
+	case protocol.TypeLowerHand:
+		return (*Session).handleLowerHand
+	case protocol.TypeSetGrants:
+		return (*Session).handleSetGrants
+	case protocol.TypeMuteAll:
+		return (*Session).handleMuteAll
+	case protocol.TypeSpotlight:
+		return (*Session).handleSpotlight
+	case protocol.TypeRoomSettings:
+		return (*Session).handleRoomSettings
+	case protocol.TypeAdmit:
+		return (*Session).handleAdmit
+	case protocol.TypeDecline:
+		return (*Session).handleDecline
+	case protocol.TypeEndRoom:
+		return (*Session).handleEndRoom
 	case protocol.TypeLeave:
 		return func(*Session, protocol.Envelope) *protocol.Error { return nil } // run() then leaves
 	default:
@@ -94,21 +124,12 @@ func (s *Session) handleJoin(env protocol.Envelope) bool {
 	s.log = s.baseLog.With("participant", s.participantID, "room", req.Room)
 	for {
 		r := s.srv.room(req.Room)
-		err := r.admit(s, a, func(others []protocol.Participant, policy auth.Policy) error {
-			grants := s.grants()
-			media, err := s.srv.media.Join(req.Room, s.participantID, s, func(tracks []sfu.TrackInfo) {
-				s.reply(protocol.TypeJoined, env.ID, protocol.Joined{
-					Protocol: protocol.Version, ParticipantID: s.participantID, Room: req.Room,
-					Participants: others, Tracks: tracksOf(tracks), ICEServers: nonNil(s.srv.cfg.ICEServers),
-					Identity: s.identity, Role: string(s.role), Grants: protocolGrants(grants), Policy: protocolPolicy(policy),
-				})
-			})
-			if err != nil {
-				return err
+		waiting, err := r.admit(s, a, env.ID, func(v roomView) error {
+			media, err := s.joinMedia(env.ID, v)
+			if err == nil {
+				s.media = media
 			}
-			s.media = media
-			s.setSharedMedia(media)
-			return nil
+			return err
 		})
 		if errors.Is(err, errRoomGone) {
 			continue
@@ -125,15 +146,45 @@ func (s *Session) handleJoin(env protocol.Envelope) bool {
 			return true
 		}
 		s.room = r
+		// The join timeout ends here, also for a waiter: waiting for the host is not failing to join.
 		s.joined.Store(true)
+		if waiting { // the lobby reply went out under the room's lock, before any admission could
+			s.log.Info("session waits in the lobby", "name", s.name, "identity", s.identity, "role", s.role)
+			return true
+		}
 		s.log.Info("session joined", "name", s.name, "identity", s.identity, "role", s.role, "grants", s.grants().String(), "dev", a.Dev)
 		return true
 	}
 }
 
+// joinMedia registers the session with the media plane, which sends the client its `joined` (carrying
+// joinID) with the room's tracks, and gives moderation the media handle. It runs under the room's lock
+// (see room.enterLocked): on the session's reader for its own join, on a moderator's reader when the
+// session is admitted from the lobby; the caller stores the handle where its goroutine may.
+func (s *Session) joinMedia(joinID string, v roomView) (MediaParticipant, error) {
+	grants := s.grants()
+	media, err := s.srv.media.Join(s.roomName, s.participantID, s, func(tracks []sfu.TrackInfo) {
+		s.reply(protocol.TypeJoined, joinID, protocol.Joined{
+			Protocol: protocol.Version, ParticipantID: s.participantID, Room: s.roomName,
+			Participants: v.others, Tracks: tracksOf(tracks), ICEServers: nonNil(s.srv.cfg.ICEServers),
+			Identity: s.identity, Role: string(s.role), Grants: protocolGrants(grants), Policy: protocolPolicy(v.policy),
+			RoomState: v.state,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.setSharedMedia(media)
+	return media, nil
+}
+
 // leave takes the session out of its room: media first (others hear track_unpublished), then membership
 // (participant_left).
 func (s *Session) leave() {
+	if s.media == nil && s.room != nil && !s.settleLobby(true) {
+		s.log.Info("session left the lobby")
+		return
+	}
 	if s.media == nil {
 		return
 	}

@@ -82,7 +82,12 @@ func (r *room) trackOwner(trackID string) *Session {
 // kick tells the client why and ends its session; its reader then leaves the room. Safe from any
 // goroutine and never blocks.
 func (s *Session) kick(code, format string, args ...any) {
-	s.sendError("", protocol.Errorf(code, format, args...))
+	s.kickWithID("", code, format, args...)
+}
+
+// kickWithID is kick whose error answers the client's message id (a lobby waiter's join).
+func (s *Session) kickWithID(id, code, format string, args ...any) {
+	s.sendError(id, protocol.Errorf(code, format, args...))
 	s.closeWith(websocket.ClosePolicyViolation, code)
 }
 

@@ -12,8 +12,9 @@ import (
 	"github.com/huddlehq/huddle/signaling/webhook"
 )
 
-// room is the control plane's view of a room: who is in it under which name and role, its policy, its
-// bans and the grants an admin set for identities in it.
+// room is the control plane's view of a room: who is in it under which name and role, who waits in its
+// lobby, its policy, its bans, the grants an admin or a moderator set for identities in it, and the shared
+// state every member sees (roomstate.go).
 type room struct {
 	name string
 	srv  *Server
@@ -27,61 +28,108 @@ type room struct {
 	// empty, so that what an admin decided outlives the people in the room; CloseRoom forgets them.
 	managed   bool
 	bans      map[string]bool        // identities refused
-	grants    map[string]auth.Grants // by identity: an admin's grants, replacing the token's
+	grants    map[string]auth.Grants // by identity: an admin's or a moderator's grants, replacing the token's
 	startedAt time.Time              // when the first current member joined; zero while empty
+
+	// Lobby (lobby.go). Waiters are not members: no media, no participant list, no room events.
+	lobby    map[string]*waiter // by participant id; nil until someone waits
+	admitted map[string]bool    // identities that got in: they skip the lobby until the room is idle
+
+	// Shared state (roomstate.go), reset when the room is idle.
+	chatOff   bool     // only moderators may chat
+	spotlight string   // participant id, or ""
+	hands     []string // participant ids, oldest first
+}
+
+// roomView is what a newcomer learns of the room in `joined`, taken under room.mu.
+type roomView struct {
+	others []protocol.Participant // the visible members
+	policy auth.Policy
+	state  protocol.RoomState
 }
 
 // errRoomGone tells a joiner that raced with the room's last leaver to look the room up again.
 var errRoomGone = errors.New("room was closed meanwhile")
 
-// admit runs join under the room's lock: it checks the room's bans, lock and cap for the newcomer,
-// settles its grants, and then join must register the newcomer with the media plane, given the current
-// visible members. On success the newcomer becomes a member and everyone else hears of it (unless it is
-// hidden), in the same order as every other change of this room. The error is errRoomGone, a
-// *protocol.Error refusing the join, or join's.
-func (r *room) admit(newcomer *Session, a auth.Admit, join func(others []protocol.Participant, policy auth.Policy) error) error {
+// admit runs join under the room's lock: it checks the room's bans and lock for the newcomer and settles
+// its grants. When the room has a lobby the newcomer must wait in, it becomes a waiter instead (waiting
+// is true, join is not called; see lobby.go). Otherwise join must register the newcomer with the media
+// plane, and on success the newcomer becomes a member and everyone else hears of it (unless it is
+// hidden), in the same order as every other change of this room. joinID is the id of the client's join,
+// which the `joined` of a waiter admitted later carries. The error is errRoomGone, a *protocol.Error
+// refusing the join, or join's.
+func (r *room) admit(newcomer *Session, a auth.Admit, joinID string, join func(roomView) error) (waiting bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.gone {
-		return errRoomGone
+		return false, errRoomGone
 	}
 	policy := r.policy
 	if !r.hasPolicy && a.Policy != nil {
 		policy = *a.Policy
 	}
-	var grants auth.Grants
-	if g, ok := r.grants[a.Identity]; ok {
-		grants = auth.Effective(a.Role, &g, policy.Mode)
-	} else {
-		grants = auth.Effective(a.Role, a.Grants, policy.Mode)
-	}
+	grants := r.grantsLocked(a, policy)
 	if r.bans[a.Identity] {
-		return protocol.Errorf(protocol.CodeBanned, "%q is banned from room %q", a.Identity, r.name)
+		return false, protocol.Errorf(protocol.CodeBanned, "%q is banned from room %q", a.Identity, r.name)
 	}
 	if policy.Locked && !grants.Moderate {
-		return protocol.Errorf(protocol.CodeRoomLocked, "room %q is locked", r.name)
-	}
-	if policy.MaxParticipants > 0 && !a.Role.Hidden() && r.visibleCountLocked() >= policy.MaxParticipants {
-		return protocol.Errorf(protocol.CodeRoomFull, "room %q is full (%d participants)", r.name, policy.MaxParticipants)
+		return false, protocol.Errorf(protocol.CodeRoomLocked, "room %q is locked", r.name)
 	}
 	newcomer.setGrants(grants)
-	others := make([]protocol.Participant, 0, len(r.members))
+	if policy.LobbyOn() && !grants.Moderate && !r.admitted[a.Identity] {
+		if err := r.waitLocked(newcomer, a, joinID); err != nil {
+			return false, err
+		}
+		r.adoptPolicyLocked(a)
+		return true, nil
+	}
+	if err := r.enterLocked(newcomer, policy, join); err != nil {
+		return false, err
+	}
+	r.adoptPolicyLocked(a)
+	return false, nil
+}
+
+// grantsLocked returns what a joiner may do: what an admin or a moderator set for its identity, else its
+// token's grants or its role's defaults in the room's mode.
+func (r *room) grantsLocked(a auth.Admit, policy auth.Policy) auth.Grants {
+	if g, ok := r.grants[a.Identity]; ok {
+		return auth.Effective(a.Role, &g, policy.Mode)
+	}
+	return auth.Effective(a.Role, a.Grants, policy.Mode)
+}
+
+// adoptPolicyLocked makes the policy of the first token that carries one the room's.
+func (r *room) adoptPolicyLocked(a auth.Admit) {
+	if !r.hasPolicy && a.Policy != nil {
+		r.policy, r.hasPolicy = *a.Policy, true
+	}
+}
+
+// enterLocked makes newcomer (whose grants are set) a member: it checks the cap, runs join with what
+// the newcomer learns of the room, and tells the others and the webhooks. r.mu must be held.
+func (r *room) enterLocked(newcomer *Session, policy auth.Policy, join func(roomView) error) error {
+	if policy.MaxParticipants > 0 && !newcomer.hidden && r.visibleCountLocked() >= policy.MaxParticipants {
+		return protocol.Errorf(protocol.CodeRoomFull, "room %q is full (%d participants)", r.name, policy.MaxParticipants)
+	}
+	view := roomView{others: make([]protocol.Participant, 0, len(r.members)), policy: policy, state: r.stateLocked(policy)}
 	for _, m := range r.members {
 		if !m.hidden {
-			others = append(others, m.participant())
+			view.others = append(view.others, m.participant())
 		}
 	}
-	if err := join(others, policy); err != nil {
+	if err := join(view); err != nil {
 		return err
-	}
-	if !r.hasPolicy && a.Policy != nil {
-		r.policy, r.hasPolicy = policy, true
 	}
 	if len(r.members) == 0 {
 		r.startedAt = time.Now()
 		r.srv.notify(webhook.Event{Event: webhook.RoomStarted, Room: webhook.Room{Name: r.name}})
 	}
 	r.members[newcomer.participantID] = newcomer
+	if r.admitted == nil {
+		r.admitted = make(map[string]bool)
+	}
+	r.admitted[newcomer.identity] = true
 	if !newcomer.hidden {
 		msg := encodeOrLog(r.srv.log, protocol.TypeParticipantJoined, "", protocol.ParticipantJoined{Participant: newcomer.participant()})
 		for id, m := range r.members {
@@ -91,6 +139,10 @@ func (r *room) admit(newcomer *Session, a auth.Admit, join func(others []protoco
 		}
 	}
 	r.srv.notify(webhook.Event{Event: webhook.ParticipantJoined, Room: webhook.Room{Name: r.name}, Participant: newcomer.hookParticipant()})
+	if len(r.lobby) > 0 && newcomer.grants().Moderate {
+		// After its `joined` (sent by join): a moderator learns at once who waits.
+		newcomer.enqueue(r.lobbyUpdateLocked())
+	}
 	return nil
 }
 
@@ -123,15 +175,20 @@ func (r *room) remove(s *Session) {
 		r.startedAt = time.Time{}
 		r.srv.notify(webhook.Event{Event: webhook.RoomFinished, Room: webhook.Room{Name: r.name}})
 	}
+	if r.forgetLocked(s.participantID) {
+		r.broadcastStateLocked()
+	}
+	r.resetIfIdleLocked()
 	r.mu.Unlock()
 	r.srv.dropRoomIfEmpty(r)
 }
 
-// dropIfEmpty marks an empty, unmanaged room gone; Server.mu must be held.
+// dropIfEmpty marks a room gone that is unmanaged and empty (no members, nobody waiting); Server.mu must
+// be held.
 func (r *room) dropIfEmpty() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.members) == 0 && !r.managed {
+	if len(r.members) == 0 && len(r.lobby) == 0 && !r.managed {
 		r.gone = true
 	}
 	return r.gone
@@ -171,7 +228,7 @@ func (r *room) member(participantID string) *Session {
 func (r *room) info() admin.RoomInfo {
 	r.mu.Lock()
 	members := r.membersLocked()
-	info := admin.RoomInfo{Name: r.name, Policy: r.policy, Managed: r.managed, Participants: len(members)}
+	info := admin.RoomInfo{Name: r.name, Policy: r.policy, Managed: r.managed, Participants: len(members), Waiting: len(r.lobby)}
 	if !r.startedAt.IsZero() {
 		t := r.startedAt.UTC()
 		info.StartedAt = &t

@@ -35,6 +35,8 @@ type Config struct {
 	Rooms map[string]auth.Policy
 	// Webhooks receives room events; nil: none are sent. It must not block (webhook.Notifier does not).
 	Webhooks webhook.Sink
+	// Cluster turns on cluster mode (rooms placed and relayed through Redis); nil: a node alone.
+	Cluster *ClusterConfig
 }
 
 func (c *Config) setDefaults() {
@@ -67,6 +69,10 @@ type Server struct {
 	sessions map[*Session]struct{}
 	closed   bool
 	wg       sync.WaitGroup // one per running session
+
+	claims   claimTable         // cluster mode: this node's holds on room claims
+	bg       sync.WaitGroup     // cluster mode: acceptLoop, syncLoop, claim releases
+	bgCancel context.CancelFunc // ends acceptLoop and syncLoop
 }
 
 // New returns a Server driving media.
@@ -82,8 +88,20 @@ func New(media Media, cfg Config) *Server {
 	for name := range cfg.Rooms {
 		s.rooms[name] = s.newRoom(name)
 	}
+	s.claims.held = make(map[string]*claimHold)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.bgCancel = cancel
+	if cfg.Cluster != nil {
+		s.bg.Add(2)
+		go s.acceptLoop(ctx)
+		go s.syncLoop(ctx)
+	}
 	return s
 }
+
+// RoomsLost is told (cluster mode) of rooms another node took over while this one could not reach
+// Redis: their members here are sent to reconnect, which brings them to the new owner.
+func (s *Server) RoomsLost(rooms []string) { s.disown(rooms) }
 
 // ServeHTTP upgrades the request and runs the session until it ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +110,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return // the upgrader has written the HTTP error
 	}
-	sess := newSession(s, conn, r.RemoteAddr, s.cfg.DevTrustLoopback && auth.LoopbackRequest(r))
+	sess := newSession(s, newWSTransport(conn, s.cfg), r.RemoteAddr, s.cfg.DevTrustLoopback && auth.LoopbackRequest(r))
 	if !s.track(sess) {
 		sess.closeWith(websocket.CloseGoingAway, "server shutting down")
 		sess.writeLoop()
@@ -201,7 +219,12 @@ func (s *Server) Close(ctx context.Context) error {
 		sess.closeWith(websocket.CloseGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() {
+		s.wg.Wait()
+		s.bgCancel()
+		s.bg.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
@@ -217,4 +240,12 @@ func newParticipantID() string {
 	var b [7]byte
 	_, _ = rand.Read(b[:])
 	return "P" + idEncoding.EncodeToString(b[:])[:10]
+}
+
+// newSessionID returns "S" and 26 random base32 characters: a relayed session's id, unique in the
+// cluster.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "S" + idEncoding.EncodeToString(b[:])
 }

@@ -2,7 +2,6 @@ package signaling
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/huddlehq/huddle/sfu"
 	"github.com/huddlehq/huddle/signaling/auth"
+	"github.com/huddlehq/huddle/signaling/cluster"
 	"github.com/huddlehq/huddle/signaling/protocol"
 )
 
@@ -19,9 +19,10 @@ import (
 // the outgoing queue. See the package doc for who may call what.
 type Session struct {
 	srv     *Server
-	conn    *websocket.Conn
+	conn    transport
 	log     *slog.Logger // with the participant once joining; written only before others can see the session
 	baseLog *slog.Logger // with the remote address only
+	remote  string       // the client's address
 
 	send chan []byte   // outgoing messages; never closed
 	done chan struct{} // closed when the session is ending
@@ -47,15 +48,21 @@ type Session struct {
 	media         MediaParticipant
 	midSource     map[string]string // source of each publish m-line offered so far
 
+	// Cluster mode (cluster_edge.go, cluster_owner.go), owned by the reader like the join state.
+	upstream   *cluster.RelayConn // edge: the room lives on another node; frames go there
+	downDone   chan struct{}      // edge: closed when the pump from upstream has ended
+	relayedFor string             // owner: the room a relayed session was opened for ("" for a WebSocket)
+	unhold     func()             // owner: gives back this session's hold on its room's claim
+
 	// state is what other goroutines (admin API, moderators' sessions, the media plane's events) read
 	// and change; see access.go.
 	state sessionState
 }
 
-func newSession(srv *Server, conn *websocket.Conn, remote string, devTrusted bool) *Session {
+func newSession(srv *Server, conn transport, remote string, devTrusted bool) *Session {
 	log := srv.log.With("remote", remote)
 	return &Session{
-		srv: srv, conn: conn, log: log, baseLog: log, devTrusted: devTrusted,
+		srv: srv, conn: conn, log: log, baseLog: log, remote: remote, devTrusted: devTrusted,
 		send: make(chan []byte, srv.cfg.QueueLength), done: make(chan struct{}),
 		closeCode: websocket.CloseNormalClosure, midSource: make(map[string]string),
 		state: sessionState{own: make(map[string]sfu.TrackInfo), blocked: make(map[string]bool)},
@@ -73,6 +80,7 @@ func (s *Session) run() {
 	go func() { s.writeLoop(); close(writerDone) }()
 	defer func() {
 		s.leave()
+		s.endClusterRoles() // after leave: the room's claim is held until its member has gone
 		s.closeWith(websocket.CloseNormalClosure, "")
 		<-writerDone
 	}()
@@ -86,13 +94,8 @@ func (s *Session) run() {
 	})
 	defer joinTimer.Stop()
 
-	idle := 3 * s.srv.cfg.PingInterval
-	s.conn.SetReadLimit(protocol.MaxFrameSize)
-	_ = s.conn.SetReadDeadline(time.Now().Add(idle))
-	s.conn.SetPongHandler(func(string) error { return s.conn.SetReadDeadline(time.Now().Add(idle)) })
-
 	for {
-		frame, err := s.readFrame()
+		frame, err := s.conn.read()
 		if errors.Is(err, errMessageTooLarge) {
 			s.sendError("", protocol.Errorf(protocol.CodeMessageTooLarge, "message is over %d bytes", protocol.MaxMessageSize))
 			continue
@@ -103,36 +106,16 @@ func (s *Session) run() {
 			}
 			return
 		}
-		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		if s.upstream != nil {
+			if !s.forwardUp(frame) {
+				return
+			}
+			continue
+		}
 		if !s.handle(frame) {
 			return
 		}
 	}
-}
-
-var errMessageTooLarge = errors.New("message too large")
-
-// readFrame reads one text message. A message over MaxMessageSize is read to its end and discarded (the
-// socket's read limit still caps a frame at MaxFrameSize), so one bad message does not end the session.
-func (s *Session) readFrame() ([]byte, error) {
-	typ, r, err := s.conn.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	buf, err := io.ReadAll(io.LimitReader(r, protocol.MaxMessageSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(buf) > protocol.MaxMessageSize {
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			return nil, err
-		}
-		return nil, errMessageTooLarge
-	}
-	if typ != websocket.TextMessage {
-		return []byte("binary"), nil // not JSON: answered with bad_json
-	}
-	return buf, nil
 }
 
 // enqueue queues one encoded message. It never blocks: a session that cannot keep up is closed.
@@ -164,21 +147,22 @@ func (s *Session) closeWith(code int, reason string) {
 	})
 }
 
-// writeLoop is the only goroutine that writes to the socket.
+// writeLoop is the only goroutine that writes to the transport.
 func (s *Session) writeLoop() {
 	ping := time.NewTicker(s.srv.cfg.PingInterval)
 	defer ping.Stop()
-	defer s.conn.Close()
 	for {
 		select {
 		case msg := <-s.send:
 			if !s.write(msg) {
 				s.closeWith(websocket.CloseAbnormalClosure, "")
+				s.conn.shutdown(websocket.CloseAbnormalClosure, "")
 				return
 			}
 		case <-ping.C:
-			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.srv.cfg.WriteTimeout)); err != nil {
+			if err := s.conn.keepalive(); err != nil {
 				s.closeWith(websocket.CloseAbnormalClosure, "")
+				s.conn.shutdown(websocket.CloseAbnormalClosure, "")
 				return
 			}
 		case <-s.done:
@@ -186,7 +170,7 @@ func (s *Session) writeLoop() {
 			s.closeMu.Lock()
 			code, reason := s.closeCode, s.closeReason
 			s.closeMu.Unlock()
-			_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+			s.conn.shutdown(code, reason)
 			return
 		}
 	}
@@ -207,9 +191,8 @@ func (s *Session) flush() {
 }
 
 func (s *Session) write(msg []byte) bool {
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-	if err := s.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
-		s.log.Debug("socket write failed", "err", err)
+	if err := s.conn.write(msg); err != nil {
+		s.log.Debug("transport write failed", "err", err)
 		return false
 	}
 	return true

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -348,3 +349,57 @@ const layoutProblemsJS = `(() => {
   }
   return p;
 })()`
+
+// joinLinkURL is an invitation link as `server link` prints it (issue 7): the
+// room and the join token in the fragment, which the page reads and then
+// removes from the address bar.
+func joinLinkURL(base, room, token string) string {
+	return base + "/#" + url.Values{"room": {room}, "token": {token}}.Encode()
+}
+
+// clickByID clicks the element with id through JavaScript (no user gesture).
+func clickByID(t *testing.T, tb *tab, id string) {
+	t.Helper()
+	if _, err := evalJS[bool](tb.Ctx, fmt.Sprintf(`(document.getElementById(%q).click(), true)`, id)); err != nil {
+		t.Fatalf("tab %s: clicking #%s: %v", tb.Name, id, err)
+	}
+}
+
+// waitVideoFrom waits until tb decodes camera video from participantID (""
+// for anyone): framesDecoded of one track rising between two samples, with a
+// picture size. It returns the last sample of that track.
+func waitVideoFrom(tb *tab, participantID string, timeout time.Duration) (remoteVideo, error) {
+	prev := map[string]int64{}
+	var found remoteVideo
+	_, err := waitJS(tb.Ctx, timeout, 100*time.Millisecond, remoteVideoStatsJS, func(stats []remoteVideo) bool {
+		for _, s := range stats {
+			if s.Source != "camera" || (participantID != "" && s.ParticipantID != participantID) {
+				continue
+			}
+			p, seen := prev[s.TrackID]
+			prev[s.TrackID] = s.FramesDecoded
+			if seen && s.FramesDecoded > p && s.FrameWidth > 0 {
+				found = s
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return found, fmt.Errorf("tab %s: no advancing video from %q: %w", tb.Name, participantID, err)
+	}
+	return found, nil
+}
+
+// emulatePhone gives tb a w x h portrait touch viewport and waits until the
+// page has it and the grid has re-laid out.
+func emulatePhone(t *testing.T, tb *tab, w, h int64) {
+	t.Helper()
+	if err := chromedp.Do(tb.Ctx, chromedp.EmulateViewport(w, h, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
+		t.Fatalf("tab %s: emulating a %dx%d phone: %v", tb.Name, w, h, err)
+	}
+	if _, err := waitJS(tb.Ctx, 5*time.Second, 100*time.Millisecond, `window.innerWidth`, func(v int64) bool { return v == w }); err != nil {
+		t.Fatalf("tab %s: phone viewport not applied: %v", tb.Name, err)
+	}
+	time.Sleep(500 * time.Millisecond) // ResizeObserver re-layout and a repaint
+}

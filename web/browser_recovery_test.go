@@ -25,9 +25,10 @@ func waitState(t *testing.T, tb *tab, want string, timeout time.Duration) {
 	}
 }
 
-// TestBrowserConnectionLostThenRejoin stops the server under a joined client:
-// the client must say the connection was lost and offer Rejoin, and Rejoin
-// must work once a server is back on the same address.
+// TestBrowserConnectionLostThenRejoin stops the server under a joined client
+// and keeps it down until the client gives up reconnecting: the client must
+// say the connection was lost and offer Rejoin, and Rejoin must work once a
+// server is back on the same address.
 func TestBrowserConnectionLostThenRejoin(t *testing.T) {
 	browser := startBrowser(t)
 	first := startNode(t, "")
@@ -39,6 +40,11 @@ func TestBrowserConnectionLostThenRejoin(t *testing.T) {
 	waitState(t, tb, "joined", 15*time.Second)
 
 	addr := strings.TrimPrefix(first.URL(), "http://")
+	// The client reconnects by itself for 2 minutes (browser_reconnect_test.go);
+	// here it gives up sooner, to test what the user sees when it does.
+	if _, err := evalJS[bool](tb.Ctx, `window.huddle.setReconnectGiveUp(1000)`); err != nil {
+		t.Fatalf("shortening the reconnect window: %v", err)
+	}
 	first.Stop()
 
 	banners, err := waitJS(tb.Ctx, 10*time.Second, 100*time.Millisecond, `window.huddle.banners()`,

@@ -20,7 +20,7 @@ import (
 	"github.com/huddlehq/huddle/signaling/auth"
 )
 
-// The CLI sub-commands: token mints a join token locally; rooms, participants and kick call a node's admin
+// The CLI sub-commands: token and link mint a join token (and link) locally; rooms, participants and kick call a node's admin
 // API with an admin token they mint themselves. The API key comes from HUDDLE_API_KEY and
 // HUDDLE_API_SECRET, else from -config's auth.keys (-key picks one, default the first); without a key they
 // talk to a dev-mode node on this machine, which trusts local requests.
@@ -266,6 +266,67 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, out.JoinURL)
 	}
 	fmt.Fprintf(stderr, "token for %q as %s in room %q, valid until %s\n", *identity, r, *room, out.ExpiresAt.Format(time.RFC3339))
+	return nil
+}
+
+// cmdLink: server link -room R -identity I [-role attendee] [-name N] [-ttl 2h] [-base URL] [-mode M]
+// prints a join link: {base}/#room=R&token=T, the token in the fragment (never sent in HTTP requests).
+func cmdLink(args []string, stdout, stderr io.Writer) error {
+	e := newCLI("link", "-room R -identity I [-role attendee] [-name N] [-ttl 2h] [-base URL] [-mode consultation]", stderr)
+	room := e.fs.String("room", "", "room the link opens")
+	identity := e.fs.String("identity", "", "who the link is for (stable: bans and grant changes follow it)")
+	name := e.fs.String("name", "", "name shown to the others (default: what the person types)")
+	role := e.fs.String("role", "attendee", "host, presenter, attendee or observer")
+	ttl := e.fs.Duration("ttl", admin.DefaultTokenTTL, "how long the link works")
+	base := e.fs.String("base", "", "where users reach the node (default: the config's http.public_url, else the node's URL)")
+	mode := e.fs.String("mode", "", "policy for a room that has none yet: consultation (with a lobby), classroom or conference")
+	if _, err := e.parse(args, 0); err != nil {
+		return err
+	}
+	r, err := auth.ParseRole(*role)
+	if err != nil {
+		return err
+	}
+	if *room == "" || *identity == "" {
+		return errors.New("-room and -identity are required")
+	}
+	if *ttl <= 0 || *ttl > admin.MaxTokenTTL || *ttl%time.Second != 0 {
+		return fmt.Errorf("-ttl %s is not whole seconds between 1s and %s", *ttl, admin.MaxTokenTTL)
+	}
+	var policy *auth.Policy
+	if *mode != "" {
+		policy = &auth.Policy{Mode: *mode}
+		if err := policy.Validate(); err != nil {
+			return err
+		}
+	}
+	linkBase := e.publicURL
+	if *base != "" {
+		linkBase = *base
+	}
+	var out admin.LinkResponse
+	if e.keys != nil {
+		claims := auth.Claims{Room: *room, Name: *name, Role: r, Policy: policy, RegisteredClaims: jwt.RegisteredClaims{Subject: *identity}}
+		if out.Token, err = e.keys.Mint(claims, *ttl); err != nil {
+			return err
+		}
+		out.ExpiresAt = time.Now().Add(*ttl).UTC().Truncate(time.Second)
+	} else {
+		// No key here: a dev-mode node signs with the key it made up at start.
+		req := admin.LinkRequest{Identity: *identity, Name: *name, Role: string(r), TTLSeconds: int(*ttl / time.Second), Policy: policy}
+		c, _ := e.adminClient()
+		ctx, cancel := context.WithTimeout(context.Background(), adminCallTimeout)
+		defer cancel()
+		if out, err = c.CreateLink(ctx, *room, req); err != nil {
+			return fmt.Errorf("no API key here (%s/%s or -config), and the node at %s made no link: %w", envAPIKey, envAPISecret, e.serverURL, err)
+		}
+	}
+	out.URL = admin.JoinURL(linkBase, *room, out.Token) // the same base whichever side signed
+	if *e.asJSON {
+		return e.printJSON(stdout, out)
+	}
+	fmt.Fprintln(stdout, out.URL)
+	fmt.Fprintf(stderr, "link for %q as %s in room %q, valid until %s\n", *identity, r, *room, out.ExpiresAt.Format(time.RFC3339))
 	return nil
 }
 

@@ -8,6 +8,7 @@
 //	server rooms                        list the rooms (admin API)
 //	server participants ROOM            list a room's participants (admin API)
 //	server kick ROOM IDENTITY [-ban]    remove (and ban) a participant (admin API)
+//	server link -room R -identity I     print a join link (-role, -name, -ttl, -base, -mode)
 //
 // The sub-commands take -url (the node, default http://127.0.0.1:7880) and -config (for its API keys); the API key
 // may also come from HUDDLE_API_KEY and HUDDLE_API_SECRET, which a node reads too.
@@ -27,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
 	"github.com/huddlehq/huddle/signaling/auth"
@@ -48,6 +51,7 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) error
 	"rooms":        cmdRooms,
 	"participants": cmdParticipants,
 	"kick":         cmdKick,
+	"link":         cmdLink,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -72,6 +76,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	redis.SetLogger(node.RedisLogger(log)) // go-redis logs through one process-wide logger
 	n, err := node.New(cfg, log)
 	if err != nil {
 		return err
@@ -81,9 +86,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("open the client", "url", n.URL()+"/")
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	<-signals
+	if cfg.Cluster.Enabled() {
+		// A cluster node drains: no new rooms here, the running ones go on until they end (or the drain
+		// timeout, or a second signal), then it leaves the cluster.
+		drain := cfg.Cluster.DrainTimeout
+		if drain == 0 {
+			drain = 10 * time.Minute
+		}
+		drainCtx, cancel := context.WithTimeout(context.Background(), drain)
+		go func() {
+			select {
+			case <-signals:
+				log.Warn("second signal: stopping without waiting for the rooms")
+				cancel()
+			case <-drainCtx.Done():
+			}
+		}()
+		_ = n.Drain(drainCtx)
+		cancel()
+	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -103,6 +128,9 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default "+cfg.Log.Level+")")
 	logFormat := fs.String("log-format", "", "text or json (default "+cfg.Log.Format+")")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler at /debug/pprof/ (diagnostics; off by default)")
+	redisURL := fs.String("redis", "", "Redis URL (redis://host:port): cluster mode; also HUDDLE_REDIS_URL")
+	nodeID := fs.String("node-id", "", "this node's id in the cluster (default hostname-port)")
+	region := fs.String("region", "", "this node's region label in the cluster")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -143,6 +171,18 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 	}
 	if *pprofOn {
 		cfg.Debug.Pprof = true
+	}
+	if env := os.Getenv("HUDDLE_REDIS_URL"); env != "" {
+		cfg.Cluster.RedisURL = env
+	}
+	if *redisURL != "" {
+		cfg.Cluster.RedisURL = *redisURL
+	}
+	if *nodeID != "" {
+		cfg.Cluster.NodeID = *nodeID
+	}
+	if *region != "" {
+		cfg.Cluster.Region = *region
 	}
 	return cfg, cfg.Validate()
 }

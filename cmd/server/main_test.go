@@ -132,6 +132,17 @@ func TestFlagsAndVersion(t *testing.T) {
 	if err != nil || cfg.HTTP.Addr != "127.0.0.1:7880" || cfg.Media.UDPPort != 7882 {
 		t.Fatalf("configs/server.yaml does not load to the defaults: %+v %v", cfg, err)
 	}
+	cfg, err = parseFlags([]string{"-config", "../../configs/cluster.yaml", "-node-id", "n2", "-region", "eu"}, os.Stderr)
+	if err != nil || cfg.Cluster.RedisURL != "redis://127.0.0.1:6379" || cfg.Cluster.NodeID != "n2" || cfg.Cluster.Region != "eu" {
+		t.Fatalf("configs/cluster.yaml with flags: %+v %v", cfg.Cluster, err)
+	}
+	t.Setenv("HUDDLE_REDIS_URL", "redis://127.0.0.1:6390")
+	if cfg, err = parseFlags(nil, os.Stderr); err != nil || cfg.Cluster.RedisURL != "redis://127.0.0.1:6390" {
+		t.Fatalf("HUDDLE_REDIS_URL not applied: %+v %v", cfg.Cluster, err)
+	}
+	if _, err := parseFlags([]string{"-redis", "http://nope"}, &discard{}); err == nil {
+		t.Error("a non-Redis URL was accepted")
+	}
 }
 
 type discard struct{}

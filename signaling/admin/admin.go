@@ -58,9 +58,12 @@ type RoomInfo struct {
 	// Managed rooms were created through the API or the config file (or have bans) and stay when empty.
 	Managed      bool       `json:"managed"`
 	Participants int        `json:"participants"` // observers included
+	Waiting      int        `json:"waiting"`      // in the lobby, not yet admitted
 	Tracks       int        `json:"tracks"`
 	StartedAt    *time.Time `json:"startedAt,omitempty"` // when its first current participant joined
 	Bans         []string   `json:"bans,omitempty"`      // banned identities
+	// Node (cluster mode) is the id of the node the room lives on, for rooms listed from another node.
+	Node string `json:"node,omitempty"`
 }
 
 // ParticipantInfo describes one participant (one session).
@@ -73,6 +76,9 @@ type ParticipantInfo struct {
 	Hidden   bool        `json:"hidden"` // an observer: not shown to the other participants
 	JoinedAt time.Time   `json:"joinedAt"`
 	Tracks   []TrackInfo `json:"tracks"`
+	// Node (cluster mode) is the id of the node holding the participant's WebSocket, for participants
+	// of a room listed from another node.
+	Node string `json:"node,omitempty"`
 }
 
 // TrackInfo describes a published track.
@@ -115,6 +121,22 @@ type TokenResponse struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	JoinURL   string    `json:"joinUrl"`
+}
+
+// LinkRequest is the body of POST /admin/v1/rooms/{room}/links: a join link for one person.
+type LinkRequest struct {
+	Identity   string       `json:"identity"`
+	Name       string       `json:"name,omitempty"`
+	Role       string       `json:"role,omitempty"`       // default attendee
+	TTLSeconds int          `json:"ttlSeconds,omitempty"` // default 2 h, at most 31 days
+	Policy     *auth.Policy `json:"policy,omitempty"`     // for a room that has none yet, e.g. {"mode": "consultation"}
+}
+
+// LinkResponse is the reply of POST /admin/v1/rooms/{room}/links.
+type LinkResponse struct {
+	URL       string    `json:"url"` // {base}/#room={room}&token={token}
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // Limits of token requests.

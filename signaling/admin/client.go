@@ -44,6 +44,13 @@ func (c *Client) Rooms(ctx context.Context) ([]RoomInfo, error) {
 	return out.Rooms, err
 }
 
+// Room describes one room.
+func (c *Client) Room(ctx context.Context, name string) (RoomInfo, error) {
+	var out RoomInfo
+	err := c.do(ctx, http.MethodGet, "rooms/"+url.PathEscape(name), nil, &out)
+	return out, err
+}
+
 // CreateRoom creates a room or replaces its policy.
 func (c *Client) CreateRoom(ctx context.Context, name string, policy auth.Policy) (RoomInfo, error) {
 	var out RoomInfo
@@ -101,6 +108,13 @@ func (c *Client) UpdateGrants(ctx context.Context, room, identity string, g auth
 func (c *Client) MintToken(ctx context.Context, req TokenRequest) (TokenResponse, error) {
 	var out TokenResponse
 	err := c.do(ctx, http.MethodPost, "tokens", req, &out)
+	return out, err
+}
+
+// CreateLink asks the node for a join link to room for one person.
+func (c *Client) CreateLink(ctx context.Context, room string, req LinkRequest) (LinkResponse, error) {
+	var out LinkResponse
+	err := c.do(ctx, http.MethodPost, "rooms/"+url.PathEscape(room)+"/links", req, &out)
 	return out, err
 }
 

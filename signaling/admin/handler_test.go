@@ -119,6 +119,14 @@ func TestAdminAuthAndRoutes(t *testing.T) {
 		{"mint with a bad ttl", "POST", "tokens", "Bearer " + admin, `{"room": "clinic", "identity": "p", "ttl": "forever"}`, 400, CodeBadRequest},
 		{"mint without identity", "POST", "tokens", "Bearer " + admin, `{"room": "clinic"}`, 400, CodeBadRequest},
 		{"room admin mints elsewhere", "POST", "tokens", "Bearer " + clinicAdmin, `{"room": "class", "identity": "p"}`, 403, auth.CodeInsufficientGrant},
+		{"link", "POST", "rooms/clinic/links", "Bearer " + clinicAdmin, `{"identity": "pat", "name": "Pat", "role": "attendee", "ttlSeconds": 600}`, 200, ""},
+		{"link elsewhere", "POST", "rooms/class/links", "Bearer " + clinicAdmin, `{"identity": "pat"}`, 403, auth.CodeInsufficientGrant},
+		{"link without identity", "POST", "rooms/clinic/links", "Bearer " + admin, `{"role": "host"}`, 400, CodeBadRequest},
+		{"link with a bad role", "POST", "rooms/clinic/links", "Bearer " + admin, `{"identity": "pat", "role": "king"}`, 400, CodeBadRequest},
+		{"link with a negative ttl", "POST", "rooms/clinic/links", "Bearer " + admin, `{"identity": "pat", "ttlSeconds": -1}`, 400, CodeBadRequest},
+		{"link for too long", "POST", "rooms/clinic/links", "Bearer " + admin, `{"identity": "pat", "ttlSeconds": 99999999}`, 400, CodeBadRequest},
+		{"link with a typo", "POST", "rooms/clinic/links", "Bearer " + admin, `{"identity": "pat", "ttl": "2h"}`, 400, CodeBadRequest},
+		{"link to a bad room name", "POST", "rooms/a%20b/links", "Bearer " + admin, `{"identity": "pat"}`, 400, CodeBadRequest},
 		{"unknown route", "GET", "teleport", "Bearer " + admin, "", 404, CodeNotFound},
 	}
 	for _, tc := range cases {
@@ -155,8 +163,25 @@ func TestAdminAuthAndRoutes(t *testing.T) {
 	if err != nil || claims.Room != "clinic" || claims.Identity() != "patient-7" || claims.Role != auth.RoleAttendee {
 		t.Fatalf("minted token: %+v %v", claims, err)
 	}
-	if !strings.HasPrefix(tr.JoinURL, "https://meet.example.org/?room=clinic&token=") {
+	if tr.JoinURL != "https://meet.example.org/#room=clinic&token="+tr.Token {
 		t.Fatalf("join url %s", tr.JoinURL)
+	}
+	// A join link: the token in the URL's fragment, for the room in the path, with the role asked for.
+	link, err := c.CreateLink(context.Background(), "clinic", LinkRequest{Identity: "pat", Name: "Pat", Role: "attendee",
+		TTLSeconds: 3600, Policy: &auth.Policy{Mode: auth.ModeConsultation}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err = keys.Verify(link.Token)
+	if err != nil || claims.Room != "clinic" || claims.Identity() != "pat" || claims.Name != "Pat" || claims.Role != auth.RoleAttendee ||
+		claims.Policy == nil || claims.Policy.Mode != auth.ModeConsultation || claims.Grants != nil {
+		t.Fatalf("link token: %+v %v", claims, err)
+	}
+	if link.URL != "https://meet.example.org/#room=clinic&token="+link.Token {
+		t.Fatalf("link url %s", link.URL)
+	}
+	if d := time.Until(link.ExpiresAt); d < 59*time.Minute || d > 61*time.Minute {
+		t.Fatalf("link expires in %s, want an hour", d)
 	}
 	_, err = (&Client{BaseURL: srv.URL, Token: host}).Rooms(context.Background())
 	var apiErr *APIError

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -62,10 +63,11 @@ type Grants struct {
 	Publish []string `json:"publish,omitempty" yaml:"publish"`
 	// Subscribe lets the participant receive the others' media.
 	Subscribe bool `json:"subscribe,omitempty" yaml:"subscribe"`
-	// Chat lets the participant send chat messages (stored for the chat feature; protocol v1 has no chat).
+	// Chat lets the participant send chat messages (while the room's chat is on; moderators always may).
 	Chat bool `json:"chat,omitempty" yaml:"chat"`
-	// Moderate lets the participant mute others' tracks and remove (and ban) participants of its room,
-	// and join a locked room.
+	// Moderate lets the participant run the room: mute others' tracks, remove (and ban) participants,
+	// change their publish grants, admit or decline lobby waiters, spotlight, lock, end the room; it joins
+	// a locked room and never waits in a lobby.
 	Moderate bool `json:"moderate,omitempty" yaml:"moderate"`
 	// Admin lets the bearer use the admin HTTP API (for its room only when the token names a room).
 	Admin bool `json:"admin,omitempty" yaml:"admin"`
@@ -114,8 +116,8 @@ func (g Grants) String() string {
 	return strings.Join(parts, " ")
 }
 
-// Room modes. They are stored and shown to clients; the behaviour each implies beyond the attendees'
-// default publish grant (waiting rooms, stage layouts) belongs to a later version.
+// Room modes. A mode sets the attendees' default publish grant and, for a consultation, turns the lobby
+// on (see Policy.LobbyOn); clients lay the room out by it.
 const (
 	ModeConsultation = "consultation"
 	ModeClassroom    = "classroom"
@@ -128,8 +130,11 @@ type Policy struct {
 	// Mode is consultation, classroom, conference or empty. In a classroom attendees publish nothing by
 	// default; in the other modes they publish camera and microphone.
 	Mode string `json:"mode,omitempty" yaml:"mode"`
-	// Lobby asks for a waiting room. Stored and shown in `joined`; advisory until the lobby lands.
+	// Lobby makes joiners without the moderate grant wait until a moderator admits them. A consultation
+	// has a lobby even when this is false, unless NoLobby is set.
 	Lobby bool `json:"lobby,omitempty" yaml:"lobby"`
+	// NoLobby turns off the lobby a consultation otherwise has.
+	NoLobby bool `json:"noLobby,omitempty" yaml:"no_lobby"`
 	// MaxParticipants caps the participants in the room, observers not counted; 0: no cap.
 	MaxParticipants int `json:"maxParticipants,omitempty" yaml:"max_participants"`
 	// Locked refuses every new join except a moderator's.
@@ -146,7 +151,16 @@ func (p Policy) Validate() error {
 	if p.MaxParticipants < 0 || p.MaxParticipants > 10000 {
 		return fmt.Errorf("policy.maxParticipants %d is not 0 (no cap) to 10000", p.MaxParticipants)
 	}
+	if p.Lobby && p.NoLobby {
+		return errors.New("policy: lobby and noLobby contradict each other")
+	}
 	return nil
+}
+
+// LobbyOn reports whether joiners wait in a lobby: when Lobby is set, or in a consultation (a patient
+// waits for the clinician to let them in) unless NoLobby is set.
+func (p Policy) LobbyOn() bool {
+	return p.Lobby || (p.Mode == ModeConsultation && !p.NoLobby)
 }
 
 // DefaultGrants returns a role's grants in a room of the given mode.

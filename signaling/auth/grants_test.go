@@ -53,3 +53,26 @@ func TestCanPublish(t *testing.T) {
 		t.Errorf("empty role: %v %v", r, err)
 	}
 }
+
+// TestLobbyOn: a consultation waits joiners unless the policy opts out; other modes wait only when asked.
+func TestLobbyOn(t *testing.T) {
+	cases := []struct {
+		policy Policy
+		want   bool
+	}{
+		{Policy{}, false},
+		{Policy{Lobby: true}, true},
+		{Policy{Mode: ModeConsultation}, true},
+		{Policy{Mode: ModeConsultation, NoLobby: true}, false},
+		{Policy{Mode: ModeClassroom}, false},
+		{Policy{Mode: ModeConference, Lobby: true}, true},
+	}
+	for _, tc := range cases {
+		if got := tc.policy.LobbyOn(); got != tc.want {
+			t.Errorf("%+v: LobbyOn %v, want %v", tc.policy, got, tc.want)
+		}
+	}
+	if (Policy{Lobby: true, NoLobby: true}).Validate() == nil {
+		t.Error("lobby and noLobby together accepted")
+	}
+}

@@ -225,6 +225,9 @@ func (c *Client) trickle(pc *webrtc.PeerConnection, target string) {
 	})
 }
 
+// ErrInLobby is Join's error when the room puts the client in its lobby: JoinRoom waits for admission.
+var ErrInLobby = errors.New("waiting in the room's lobby")
+
 // Join joins a room and returns the server's `joined`. It sends Options.Token, if any. A refusal is a
 // *protocol.Error (e.g. token_expired, banned, room_full).
 func (c *Client) Join(ctx context.Context, room, name string) (protocol.Joined, error) {
@@ -237,6 +240,9 @@ func (c *Client) JoinWithToken(ctx context.Context, room, name, token string) (p
 	env, err := c.Request(ctx, protocol.TypeJoin, protocol.Join{Room: room, Name: name, Version: protocol.Version, Token: token})
 	if err != nil {
 		return joined, err
+	}
+	if env.Type == protocol.TypeLobby {
+		return joined, fmt.Errorf("client: join %s: %w (use JoinRoom to wait for admission)", room, ErrInLobby)
 	}
 	if err := json.Unmarshal(env.Data, &joined); err != nil {
 		return joined, fmt.Errorf("client: joined: %w", err)

@@ -19,3 +19,64 @@ func (c *Client) MuteParticipant(ctx context.Context, trackID string, muted bool
 	_, err := c.Request(ctx, protocol.TypeMuteParticipant, protocol.Mute{TrackID: trackID, Muted: muted})
 	return err
 }
+
+// SetGrants replaces the sources a participant may publish (nil or empty revokes them all), keeping
+// its other grants, as a moderator. The participant gets grants_changed; tracks no longer allowed are
+// unpublished.
+func (c *Client) SetGrants(ctx context.Context, participantID string, publish []string) error {
+	if publish == nil {
+		publish = []string{}
+	}
+	_, err := c.Request(ctx, protocol.TypeSetGrants, protocol.SetGrants{ParticipantID: participantID, Publish: publish})
+	return err
+}
+
+// MuteAll mutes every track of the given kinds ("audio", "video"; none: audio) that participants
+// without the moderate grant publish, as a moderator.
+func (c *Client) MuteAll(ctx context.Context, kinds ...string) error {
+	_, err := c.Request(ctx, protocol.TypeMuteAll, protocol.MuteAll{Kinds: kinds})
+	return err
+}
+
+// LowerHand lowers a participant's raised hand, as a moderator.
+func (c *Client) LowerHand(ctx context.Context, participantID string) error {
+	_, err := c.Request(ctx, protocol.TypeLowerHand, protocol.ParticipantRef{ParticipantID: participantID})
+	return err
+}
+
+// Spotlight shows a participant large on every client ("" clears the spotlight), as a moderator.
+func (c *Client) Spotlight(ctx context.Context, participantID string) error {
+	_, err := c.Request(ctx, protocol.TypeSpotlight, protocol.Spotlight{ParticipantID: &participantID})
+	return err
+}
+
+// RoomSettings turns the room's chat on or off and locks or unlocks it (nil leaves a setting as it is),
+// as a moderator.
+func (c *Client) RoomSettings(ctx context.Context, chatEnabled, locked *bool) error {
+	_, err := c.Request(ctx, protocol.TypeRoomSettings, protocol.RoomSettings{ChatEnabled: chatEnabled, Locked: locked})
+	return err
+}
+
+// Admit lets a participant waiting in the lobby in, as a moderator.
+func (c *Client) Admit(ctx context.Context, participantID string) error {
+	_, err := c.Request(ctx, protocol.TypeAdmit, protocol.ParticipantRef{ParticipantID: participantID})
+	return err
+}
+
+// Decline turns a participant waiting in the lobby away, as a moderator.
+func (c *Client) Decline(ctx context.Context, participantID string) error {
+	_, err := c.Request(ctx, protocol.TypeDecline, protocol.ParticipantRef{ParticipantID: participantID})
+	return err
+}
+
+// EndRoom ends the call for everyone in the room and its lobby, this client included, as a moderator.
+// The server's ack usually arrives before the socket closes; a closed socket is not an error here.
+func (c *Client) EndRoom(ctx context.Context) error {
+	_, err := c.Request(ctx, protocol.TypeEndRoom, struct{}{})
+	select {
+	case <-c.done:
+		return nil
+	default:
+		return err
+	}
+}

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -14,10 +18,14 @@ import (
 // heartbeat keeps this node's claims alive. It is safe for concurrent use.
 type Placement struct {
 	reg *Registry
+
+	mu           sync.Mutex
+	redisStarted time.Time // when Redis last started, as of the Registry's outage count below
+	startedAsOf  int64     // Registry.Outages when redisStarted was read; -1: never read
 }
 
 // NewPlacement returns the placement of rooms through reg.
-func NewPlacement(reg *Registry) *Placement { return &Placement{reg: reg} }
+func NewPlacement(reg *Registry) *Placement { return &Placement{reg: reg, startedAsOf: -1} }
 
 // claimAttempts bounds how often Claim re-reads the node list when its candidate vanished meanwhile.
 const claimAttempts = 5
@@ -31,6 +39,9 @@ func (p *Placement) Claim(ctx context.Context, room, preferredRegion string) (No
 	}
 	if p.left() {
 		return NodeInfo{}, fmt.Errorf("cluster: claim %s: %w", room, ErrLeft)
+	}
+	if err := p.settle(ctx); err != nil {
+		return NodeInfo{}, fmt.Errorf("cluster: claim %s: %w", room, err)
 	}
 	r := p.reg
 	for attempt := 0; attempt < claimAttempts; attempt++ {
@@ -266,4 +277,70 @@ func (p *Placement) left() bool {
 	p.reg.mu.Lock()
 	defer p.reg.mu.Unlock()
 	return p.reg.left
+}
+
+// settle makes a claim wait, right after Redis restarted under a running cluster (it started after this
+// node did, so it lost every key), until every node's heartbeat has had the time to get through and
+// re-claim its rooms: NodeTTL plus the heartbeat's longest backoff. Otherwise a join through one node
+// could claim a room whose owner, elsewhere, has not re-claimed it yet, and split it.
+func (p *Placement) settle(ctx context.Context) error {
+	started, err := p.redisStart(ctx)
+	if err != nil {
+		return err
+	}
+	if !p.reg.self.StartedAt.Before(started) {
+		return nil // Redis was there before this node: nothing was lost under it
+	}
+	wait := time.Until(started.Add(p.reg.cfg.NodeTTL + p.reg.cfg.MaxBackoff))
+	if wait <= 0 {
+		return nil
+	}
+	p.reg.log.Debug("redis restarted recently; the claim waits for the nodes to re-claim their rooms", "wait", wait)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the nodes to re-claim their rooms after a redis restart: %w", ctx.Err())
+	}
+}
+
+// redisStart returns when Redis started (from INFO's uptime, rounded down by up to a second more),
+// read again after every outage the heartbeat went through.
+func (p *Placement) redisStart(ctx context.Context) (time.Time, error) {
+	outages := p.reg.Outages()
+	p.mu.Lock()
+	if p.startedAsOf == outages {
+		defer p.mu.Unlock()
+		return p.redisStarted, nil
+	}
+	p.mu.Unlock()
+	info, err := p.reg.rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read redis uptime: %w", err)
+	}
+	uptime, err := parseUptime(info)
+	if err != nil {
+		return time.Time{}, err
+	}
+	started := time.Now().Add(-uptime - time.Second)
+	p.mu.Lock()
+	p.redisStarted, p.startedAsOf = started, outages
+	p.mu.Unlock()
+	return started, nil
+}
+
+// parseUptime reads uptime_in_seconds from INFO server's reply.
+func parseUptime(info string) (time.Duration, error) {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "uptime_in_seconds:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("redis uptime %q: %w", v, ErrBadData)
+			}
+			return time.Duration(n) * time.Second, nil
+		}
+	}
+	return 0, fmt.Errorf("no uptime_in_seconds in INFO server: %w", ErrBadData)
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,7 +23,8 @@ type Registry struct {
 	k   keys
 	log *slog.Logger
 
-	nudge chan struct{} // asks the heartbeat goroutine for an early beat
+	nudge   chan struct{} // asks the heartbeat goroutine for an early beat
+	outages atomic.Int64  // see Outages
 
 	mu       sync.Mutex
 	self     NodeInfo
@@ -34,6 +36,9 @@ type Registry struct {
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the heartbeat goroutine ends
 }
+
+// Outages counts the times the heartbeat got through to Redis again after failing.
+func (r *Registry) Outages() int64 { return r.outages.Load() }
 
 // NewRegistry prepares the registration of self (self.ID is required). Nothing is written until Start.
 func NewRegistry(rdb redis.UniversalClient, self NodeInfo, cfg Config) (*Registry, error) {
@@ -255,6 +260,7 @@ func (r *Registry) loop(ctx context.Context, done chan struct{}) {
 		}
 		if fails > 0 {
 			r.log.Info("heartbeat reaches redis again", "failed_attempts", fails)
+			r.outages.Add(1)
 		}
 		fails = 0
 		t.Reset(r.cfg.Heartbeat)

@@ -63,6 +63,7 @@ type Relay struct {
 	accept chan *RelayConn
 	done   chan struct{} // closed by Close
 
+	trouble atomic.Int64 // when Redis last failed to answer (unix nanoseconds); see troubled
 	retries atomic.Int64 // sends retried after a failure to reach Redis
 	dups    atomic.Int64 // retried sends that had landed the first time
 
@@ -327,4 +328,15 @@ func isReplyError(err error) bool {
 		}
 	}
 	return true
+}
+
+// noteTrouble records that Redis failed to answer just now.
+func (r *Relay) noteTrouble() { r.trouble.Store(time.Now().UnixNano()) }
+
+// troubled reports whether Redis failed to answer within the last two TTLs: keys missing then were
+// probably lost with Redis (a restart without persistence, or expired during the outage), not deleted
+// by a peer that ended the session.
+func (r *Relay) troubled() bool {
+	last := r.trouble.Load()
+	return last != 0 && time.Since(time.Unix(0, last)) < 2*r.ttl
 }

@@ -40,6 +40,16 @@ type RelayConn struct {
 	trimmedSeq uint64        // entries up to this one have been trimmed
 	paused     bool          // queue full: inKey left out of reads until Recv drains it
 	peerClosed bool          // the peer's presence key said "closed": its close marker is on its way
+	// resumeUntil: Redis lost this session's keys (restarted empty) and the keeper re-created this end's;
+	// until then a missing peer is taken for one that has not re-created its own yet.
+	resumeUntil time.Time
+}
+
+// resuming reports whether the session is within its grace after Redis lost its keys.
+func (c *RelayConn) resuming() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Before(c.resumeUntil)
 }
 
 func newRelayConn(r *Relay, sid, peer string, isOwner bool) *RelayConn {
@@ -89,6 +99,7 @@ func (c *RelayConn) Send(ctx context.Context, msg []byte) error {
 	seq := c.sendSeq.Load() + 1
 	keys := []string{c.outKey, c.peerKey, c.mineKey}
 	for attempt := 1; ; attempt++ {
+		waitingForKeys := false
 		res, err := sendScript.Run(ctx, r.rdb, keys, seqID(seq), kindMessage, msg, r.ttl.Milliseconds(), r.cfg.MaxStreamLength).Text()
 		if err == nil {
 			switch res {
@@ -100,13 +111,25 @@ func (c *RelayConn) Send(ctx context.Context, msg []byte) error {
 				return nil
 			case "closed":
 				return c.setSendErr(fmt.Errorf("cluster: relay %s: peer %s closed: %w", c.sid, c.peer, ErrRelayClosed))
-			case "lost":
-				return c.setSendErr(fmt.Errorf("cluster: relay %s: %w", c.sid, ErrSessionLost))
+			case "gone", "lost":
+				// A key is missing. Right after Redis lost its data (an outage, a restart) both ends
+				// re-create theirs within a heartbeat: wait for that. Otherwise the session is over.
+				if !r.troubled() && !c.resuming() {
+					if res == "gone" {
+						return c.setSendErr(fmt.Errorf("cluster: relay %s: peer %s gone: %w", c.sid, c.peer, ErrRelayClosed))
+					}
+					return c.setSendErr(fmt.Errorf("cluster: relay %s: %w", c.sid, ErrSessionLost))
+				}
+				err, waitingForKeys = fmt.Errorf("relay %s: waiting for the session's keys to be re-created", c.sid), true
+			default:
+				err = fmt.Errorf("reply %q: %w", res, ErrBadData)
 			}
-			err = fmt.Errorf("reply %q: %w", res, ErrBadData)
 		}
 		if isReplyError(err) || errors.Is(err, ErrBadData) {
 			return c.setSendErr(fmt.Errorf("cluster: relay %s send: %w: %w", c.sid, ErrRelayBroken, err))
+		}
+		if !waitingForKeys {
+			r.noteTrouble()
 		}
 		if attempt == 1 {
 			r.log.Debug("relay send failed; retrying", "session", c.sid, "err", err)

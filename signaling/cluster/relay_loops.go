@@ -250,9 +250,11 @@ func (r *Relay) keep() {
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		if r.ctx.Err() == nil {
 			r.log.Debug("relay keep-alive failed", "err", err)
+			r.noteTrouble()
 		}
 		return // say nothing about peers while Redis cannot answer
 	}
+	var resume []*RelayConn
 	for _, k := range checks {
 		peer, err := k.peer.Result()
 		if err != nil && !errors.Is(err, redis.Nil) || k.mine.Err() != nil || peers[k.c.peer].Err() != nil {
@@ -260,6 +262,8 @@ func (r *Relay) keep() {
 		}
 		var why error
 		switch {
+		case !k.mine.Val() && (r.troubled() || k.c.resuming()):
+			resume = append(resume, k.c) // Redis lost it in an outage: carry on
 		case !k.mine.Val():
 			why = fmt.Errorf("cluster: relay %s: this end's key expired: %w", k.c.sid, ErrSessionLost)
 		case peer == "closed":
@@ -267,6 +271,7 @@ func (r *Relay) keep() {
 			k.c.peerClosed = true // its close marker is in the stream; the reader will get to it
 			k.c.mu.Unlock()
 		case k.c.isPeerClosed():
+		case k.c.resuming(): // the peer may not have re-created its keys yet
 		case peer == "":
 			why = fmt.Errorf("cluster: relay %s: peer node %s stopped refreshing the session: %w", k.c.sid, k.c.peer, ErrPeerGone)
 		case peers[k.c.peer].Val() == 0:
@@ -276,6 +281,31 @@ func (r *Relay) keep() {
 			r.fail(ctx, k.c, why)
 		}
 	}
+	r.resume(ctx, resume)
+}
+
+// resume re-creates the presence keys of sessions whose keys Redis lost in an outage, and gives each a
+// grace of two TTLs for its peer to do the same. Entries that were in the lost streams and not yet read
+// are gone; the reader notices such a gap (ErrRelayGap) when the next entry arrives.
+func (r *Relay) resume(ctx context.Context, conns []*RelayConn) {
+	if len(conns) == 0 {
+		return
+	}
+	pipe := r.rdb.Pipeline()
+	for _, c := range conns {
+		pipe.SetNX(ctx, c.mineKey, "open", r.ttl)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		r.log.Debug("re-creating relay sessions' keys failed; retrying at the next keep-alive", "err", err)
+		return
+	}
+	until := time.Now().Add(2 * r.ttl)
+	for _, c := range conns {
+		c.mu.Lock()
+		c.resumeUntil = until
+		c.mu.Unlock()
+	}
+	r.log.Info("relay sessions resumed after Redis lost their keys", "sessions", len(conns))
 }
 
 func (c *RelayConn) isPeerClosed() bool {

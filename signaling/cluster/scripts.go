@@ -156,7 +156,9 @@ return 'ok'
 //	ARGV: id, kind, data, ttl ms, max length
 var sendScript = redis.NewScript(`
 if redis.call('GET', KEYS[3]) ~= 'open' then return 'lost' end
-if redis.call('GET', KEYS[2]) ~= 'open' then return 'closed' end
+local peer = redis.call('GET', KEYS[2])
+if not peer then return 'gone' end
+if peer ~= 'open' then return 'closed' end
 local r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], ARGV[1], 'k', ARGV[2], 'd', ARGV[3])
 if type(r) == 'table' and r.err then
   if string.find(r.err, 'equal or smaller', 1, true) then return 'dup' end

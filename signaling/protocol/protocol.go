@@ -59,8 +59,8 @@ const (
 	TypeStreamState       = "stream_state"
 	TypePublisherLayers   = "publisher_layers"
 	TypeActiveSpeakers    = "active_speakers"
-	TypeAck               = "ack"                // a moderation request was carried out
-	TypeGrantsChanged     = "grants_changed"     // an admin changed your grants
+	TypeAck               = "ack"                // a moderation, chat or hand request was carried out
+	TypeGrantsChanged     = "grants_changed"     // an admin or a moderator changed your grants
 	TypeMutedByModerator  = "muted_by_moderator" // a moderator muted or unmuted one of your tracks
 )
 
@@ -70,6 +70,8 @@ type Join struct {
 	Name    string `json:"name,omitempty"` // may be left out when the token carries a name
 	Version int    `json:"version,omitempty"`
 	Token   string `json:"token,omitempty"` // a join token (JWT); may be left out only in dev mode
+	// Region (cluster mode) asks that a room this join creates be placed on a node of that region.
+	Region string `json:"region,omitempty"`
 }
 
 // Grants are what a participant may do (see PROTOCOL.md "Tokens, roles and grants").
@@ -81,7 +83,8 @@ type Grants struct {
 	Admin     bool     `json:"admin,omitempty"`
 }
 
-// RoomPolicy is how a room admits participants. Mode and lobby are advisory in this version.
+// RoomPolicy is how a room admits participants. Lobby is whether joiners without the moderate grant
+// wait to be admitted (always on in a consultation unless its policy opts out).
 type RoomPolicy struct {
 	Mode            string `json:"mode,omitempty"`
 	Lobby           bool   `json:"lobby,omitempty"`
@@ -247,6 +250,7 @@ type Joined struct {
 	Role          string        `json:"role"`
 	Grants        Grants        `json:"grants"`
 	Policy        RoomPolicy    `json:"policy"`
+	RoomState     RoomState     `json:"roomState"`
 }
 
 // AssignedTrack pairs a publish m-line with the server's track id.
@@ -319,6 +323,9 @@ const (
 	CodeRemoved            = "removed"
 	CodeRoomClosed         = "room_closed"
 	CodeUnknownParticipant = "unknown_participant"
+	// Cluster mode.
+	CodeRoomMoved          = "room_moved"          // the room's node stopped or handed it over: reconnect
+	CodeClusterUnavailable = "cluster_unavailable" // Redis cannot be reached, so a new room cannot be placed
 )
 
 // Errorf builds a protocol error.
@@ -395,6 +402,9 @@ func (j *Join) Validate() error {
 	}
 	if j.Version < 0 {
 		return fmt.Errorf("version must be positive")
+	}
+	if len(j.Region) > 64 || strings.ContainsFunc(j.Region, func(r rune) bool { return r < ' ' || r > '~' }) {
+		return fmt.Errorf("region must be at most 64 printable ASCII characters")
 	}
 	return nil
 }

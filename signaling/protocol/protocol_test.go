@@ -130,6 +130,21 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"mute_participant","data":{"trackId":"TR_x","muted":true}}`,
 		`{"type":"track_settings","data":{"trackId":"TR_x","paused":false,"maxLayer":"h","width":640,"height":360,"priority":"high"}}`,
 		`{"type":"publish_offer","data":{"sdp":"v=0","tracks":[{"mid":"1","source":"camera","layers":[{"rid":"q","width":320,"height":180,"maxBitrate":150000}]}]}}`,
+		`{"type":"chat","id":"3","data":{"text":"  hello, class  "}}`,
+		`{"type":"chat","data":{"text":""}}`,
+		`{"type":"raise_hand","data":{"raised":true}}`,
+		`{"type":"raise_hand","data":{}}`,
+		`{"type":"lower_hand","data":{"participantId":"PABCDEFGHIJ"}}`,
+		`{"type":"set_grants","data":{"participantId":"PABC","publish":["microphone","camera"]}}`,
+		`{"type":"set_grants","data":{"participantId":"PABC","publish":["tv","tv"]}}`,
+		`{"type":"mute_all","data":{"kinds":["audio","video"]}}`,
+		`{"type":"mute_all","data":{}}`,
+		`{"type":"spotlight","data":{"participantId":""}}`,
+		`{"type":"room_settings","data":{"chatEnabled":false,"locked":true}}`,
+		`{"type":"admit","data":{"participantId":"PABC"}}`,
+		`{"type":"decline","data":{"participantId":"PABC"}}`,
+		`{"type":"end_room","data":{}}`,
+		`{"type":"end_room"}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -147,6 +162,9 @@ func FuzzDecode(f *testing.F) {
 			TypeJoin: &Join{}, TypePublishOffer: &PublishOffer{}, TypeSubscribeAnswer: &SDP{},
 			TypeICECandidate: &ICECandidate{}, TypeMute: &Mute{}, TypeUnpublish: &TrackRef{},
 			TypeTrackSettings: &TrackSettings{}, TypeRemoveParticipant: &RemoveParticipant{}, TypeMuteParticipant: &Mute{},
+			TypeChat: &ChatSend{}, TypeRaiseHand: &RaiseHand{}, TypeLowerHand: &ParticipantRef{}, TypeSetGrants: &SetGrants{},
+			TypeMuteAll: &MuteAll{}, TypeSpotlight: &Spotlight{}, TypeRoomSettings: &RoomSettings{},
+			TypeAdmit: &ParticipantRef{}, TypeDecline: &ParticipantRef{},
 		}
 		for _, v := range targets {
 			if err := DecodeData(env, v); err != nil && (err.Code != CodeBadRequest || err.Message == "") {

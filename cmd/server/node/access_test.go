@@ -56,16 +56,21 @@ func TestJoinTokens(t *testing.T) {
 		c.Name = "Dr Ada"
 		c.Policy = &auth.Policy{Mode: auth.ModeConsultation, Lobby: true}
 	})
-	_, joined := mustJoinToken(t, n, "clinic", "", tok)
+	host, joined := mustJoinToken(t, n, "clinic", "", tok)
 	if joined.Identity != "dr-ada" || joined.Role != "host" || !joined.Grants.Moderate || !joined.Grants.Subscribe ||
 		len(joined.Grants.Publish) != 4 || joined.Policy.Mode != "consultation" || !joined.Policy.Lobby {
 		t.Fatalf("joined: %+v", joined)
 	}
-	// The consultation's attendee sees the host by name, identity and role.
-	_, pj := mustJoinToken(t, n, "clinic", "Pat", mint(t, n, "clinic", "patient-7", auth.RoleAttendee, nil))
-	if len(pj.Participants) != 1 || pj.Participants[0].Name != "Dr Ada" || pj.Participants[0].Role != "host" ||
+	// The consultation's attendee waits in the lobby until the host admits it (lobby_test.go), then sees
+	// the host by name, identity and role.
+	_, adm := joinWaiting(t, n, "clinic", "Pat", mint(t, n, "clinic", "patient-7", auth.RoleAttendee, nil))
+	if err := host.c.Admit(ctx5(t), waiting(host.waitLobby(func(ws []protocol.Waiter) bool { return len(ws) == 1 }), "patient-7")); err != nil {
+		t.Fatal(err)
+	}
+	pj, err := adm.Wait(ctx5(t))
+	if err != nil || len(pj.Participants) != 1 || pj.Participants[0].Name != "Dr Ada" || pj.Participants[0].Role != "host" ||
 		pj.Policy.Mode != "consultation" || pj.Grants.Moderate || !slicesEqual(pj.Grants.Publish, []string{"camera", "microphone"}) {
-		t.Fatalf("attendee joined: %+v", pj)
+		t.Fatalf("attendee joined: %+v %v", pj, err)
 	}
 }
 

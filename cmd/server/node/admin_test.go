@@ -74,7 +74,8 @@ func TestAdminManagesRooms(t *testing.T) {
 	api := adminClient(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := api.CreateRoom(ctx, "consult-9", auth.Policy{Mode: auth.ModeConsultation, MaxParticipants: 2}); err != nil {
+	// Without the lobby a consultation has by default (lobby_test.go covers it): this test is about the cap.
+	if _, err := api.CreateRoom(ctx, "consult-9", auth.Policy{Mode: auth.ModeConsultation, MaxParticipants: 2, NoLobby: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := api.CreateRoom(ctx, "sealed", auth.Policy{Locked: true}); err != nil {

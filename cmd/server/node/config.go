@@ -37,6 +37,8 @@ type Config struct {
 	Webhooks WebhookConfig `yaml:"webhooks"`
 	// Rooms configured ahead of any join, by name, with their policy.
 	Rooms map[string]auth.Policy `yaml:"rooms"`
+	// Cluster is cluster mode (several nodes, one Redis); off without a Redis URL.
+	Cluster ClusterConfig `yaml:"cluster"`
 }
 
 // AuthConfig holds the API keys.
@@ -138,6 +140,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateAccess()...)
+	errs = append(errs, c.Cluster.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -73,22 +73,6 @@ func (p *peer) dialJoin(n *node.Node, room string, opts client.Options) {
 	p.t.Cleanup(func() { p.close() })
 }
 
-// readPackets reads a received track until it ends, handing each RTP packet (reused: do not keep it)
-// and its size to f; packets that do not parse are skipped.
-func readPackets(rt client.RemoteTrack, f func(pkt *rtp.Packet, size int)) {
-	buf := make([]byte, 1500)
-	var pkt rtp.Packet
-	for {
-		n, _, err := rt.Track.Read(buf)
-		if err != nil {
-			return
-		}
-		if pkt.Unmarshal(buf[:n]) == nil {
-			f(&pkt, n)
-		}
-	}
-}
-
 func (p *peer) count(rt client.RemoteTrack) {
 	c := rt.Track.Codec()
 	st := &trackStats{kind: rt.Track.Kind().String(), mime: c.MimeType, fmtp: c.SDPFmtpLine}
@@ -96,7 +80,7 @@ func (p *peer) count(rt client.RemoteTrack) {
 	p.mu.Lock()
 	p.received[rt.ID] = st
 	p.mu.Unlock()
-	go readPackets(rt, func(pkt *rtp.Packet, _ int) {
+	go nodetest.ReadPackets(rt, func(pkt *rtp.Packet, _ int) {
 		if st.packets.Add(1) == 1 && st.kind == "video" {
 			st.firstKeyframe.Store(codec.IsKeyframe(keyKind, pkt.Payload))
 		}

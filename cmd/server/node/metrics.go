@@ -21,6 +21,9 @@ const (
 	MetricTracks        = "huddle_tracks"
 	MetricSessions      = "huddle_signaling_sessions"
 	MetricCPUSeconds    = "process_cpu_seconds_total" // from the process collector
+	// Cluster mode only.
+	MetricClusterRegistered = "huddle_cluster_registered"  // 1 while the node is registered in Redis
+	MetricClusterOwnedRooms = "huddle_cluster_owned_rooms" // rooms this node holds the claim of
 )
 
 // nodeCollector turns the node's own counters into Prometheus metrics on every scrape.
@@ -31,15 +34,17 @@ type nodeCollector struct {
 
 func newNodeCollector(n *Node) *nodeCollector {
 	help := map[string]string{
-		MetricPacketsIn:     "RTP packets received from publishers.",
-		MetricPacketsOut:    "RTP packets forwarded to subscribers (retransmissions not included).",
-		MetricBytesIn:       "RTP bytes received from publishers.",
-		MetricBytesOut:      "RTP bytes forwarded to subscribers.",
-		MetricRetransmitted: "RTP packets resent from the cache to answer subscribers' NACKs.",
-		MetricRooms:         "Rooms with media on this node.",
-		MetricParticipants:  "Participants in this node's rooms.",
-		MetricTracks:        "Published tracks on this node.",
-		MetricSessions:      "Open signalling sessions.",
+		MetricPacketsIn:         "RTP packets received from publishers.",
+		MetricPacketsOut:        "RTP packets forwarded to subscribers (retransmissions not included).",
+		MetricBytesIn:           "RTP bytes received from publishers.",
+		MetricBytesOut:          "RTP bytes forwarded to subscribers.",
+		MetricRetransmitted:     "RTP packets resent from the cache to answer subscribers' NACKs.",
+		MetricRooms:             "Rooms with media on this node.",
+		MetricParticipants:      "Participants in this node's rooms.",
+		MetricTracks:            "Published tracks on this node.",
+		MetricSessions:          "Open signalling sessions.",
+		MetricClusterRegistered: "Cluster mode: 1 while this node is registered in Redis (heart-beating), else 0.",
+		MetricClusterOwnedRooms: "Cluster mode: rooms this node owns (holds the claim of).",
 	}
 	c := &nodeCollector{n: n, descs: make(map[string]*prometheus.Desc, len(help))}
 	for name, h := range help {
@@ -74,6 +79,14 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(MetricParticipants, st.Participants)
 	gauge(MetricTracks, st.Tracks)
 	gauge(MetricSessions, sig.Sessions)
+	if cl := c.n.cluster; cl != nil {
+		registered := 0
+		if cl.registry.Healthy() {
+			registered = 1
+		}
+		gauge(MetricClusterRegistered, registered)
+		gauge(MetricClusterOwnedRooms, len(cl.registry.Owned()))
+	}
 }
 
 // metricsHandler serves /metrics from a registry of the node's own (no package-level registry, so

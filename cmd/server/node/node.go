@@ -1,6 +1,6 @@
 // Package node wires one server instance together: the media plane (sfu), the control plane
-// (signaling), access (API keys, dev mode), webhooks, the admin API, the bundled web client and the HTTP
-// endpoints (/, /ws, /healthz, /metrics, /admin/v1/). cmd/server runs one; tests start as many as they
+// (signaling), access (API keys, dev mode), webhooks, the admin API, the bundled web client, the HTTP
+// endpoints (/, /ws, /healthz, /metrics, /admin/v1/) and, with a Redis URL, cluster mode (cluster.go). cmd/server runs one; tests start as many as they
 // need on free loopback ports.
 //
 // Locking: Start is called once; Close may be called any number of times from any goroutine; URL and
@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/huddlehq/huddle/sfu"
@@ -38,6 +39,10 @@ type Node struct {
 	http      *http.Server
 	listener  net.Listener
 	served    chan error
+	sigCfg    signaling.Config
+	cluster   *clusterParts // nil unless cluster mode
+	leaving   atomic.Bool   // the node is leaving the cluster (Close)
+	cpu       cpuMeter
 
 	closeOnce sync.Once
 	closeErr  error
@@ -75,12 +80,16 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	if hooks != nil {
 		sigCfg.Webhooks = hooks // a nil *Notifier in the interface would not be nil
 	}
-	n := &Node{cfg: cfg, log: log, sfu: media, keys: keys, webhooks: hooks,
-		signaling: signaling.New(signaling.SFUMedia{SFU: media}, sigCfg)}
+	return &Node{cfg: cfg, log: log, sfu: media, keys: keys, webhooks: hooks, sigCfg: sigCfg}, nil
+}
+
+// routes builds the HTTP endpoints around the control plane.
+func (n *Node) routes() http.Handler {
+	cfg := n.cfg
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", n.signaling)
-	adminAPI := admin.NewHandler(admin.Config{Directory: n.signaling, Keys: keys, TrustLoopback: cfg.DevMode(),
-		PublicURL: cfg.HTTP.PublicURL, Logger: log.With("component", "admin")})
+	adminAPI := admin.NewHandler(admin.Config{Directory: n.signaling, Keys: n.keys, TrustLoopback: cfg.DevMode(),
+		PublicURL: cfg.HTTP.PublicURL, Logger: n.log.With("component", "admin")})
 	for _, method := range []string{"GET", "POST", "PUT", "DELETE"} { // with methods, so as not to clash with GET /
 		mux.Handle(method+" "+admin.Prefix, adminAPI)
 	}
@@ -93,11 +102,11 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	mux.Handle("GET /", web.Handler())
-	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	return n, nil
+	return mux
 }
 
-// Start listens on the configured HTTP address and serves in the background.
+// Start listens on the configured HTTP address, joins the cluster when one is configured, and serves
+// in the background.
 func (n *Node) Start() error {
 	ln, err := net.Listen("tcp", n.cfg.HTTP.Addr)
 	if err != nil {
@@ -105,9 +114,19 @@ func (n *Node) Start() error {
 		return fmt.Errorf("node: listen on %s: %w", n.cfg.HTTP.Addr, err)
 	}
 	n.listener = ln
+	if n.cfg.Cluster.Enabled() {
+		if err := n.startCluster(); err != nil {
+			_ = ln.Close()
+			_ = n.sfu.Close()
+			return fmt.Errorf("node: %w", err)
+		}
+		n.sigCfg.Cluster = n.signalingCluster()
+	}
+	n.signaling = signaling.New(signaling.SFUMedia{SFU: n.sfu}, n.sigCfg)
+	n.http = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 	n.served = make(chan error, 1)
 	go func() { n.served <- n.http.Serve(ln) }()
-	n.log.Info("node listening", "http", n.URL(), "media_udp", n.sfu.UDPAddr().String())
+	n.log.Info("node listening", "http", n.URL(), "media_udp", n.sfu.UDPAddr().String(), "cluster", n.cfg.Cluster.Enabled())
 	return nil
 }
 
@@ -145,13 +164,18 @@ func (n *Node) Close(ctx context.Context) error {
 
 func (n *Node) close(ctx context.Context) error {
 	var errs []error
-	if n.listener != nil {
+	if n.http != nil {
 		if err := n.http.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 	}
 	// Hijacked WebSocket connections are not closed by Shutdown; the signaling server ends them.
-	if err := n.signaling.Close(ctx); err != nil {
+	if n.signaling != nil {
+		if err := n.signaling.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := n.closeCluster(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := n.sfu.Close(); err != nil {

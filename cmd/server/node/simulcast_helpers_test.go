@@ -10,6 +10,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
 	"github.com/huddlehq/huddle/loadtest/media"
 	"github.com/huddlehq/huddle/loadtest/netem"
 	"github.com/huddlehq/huddle/signaling/client"
@@ -152,14 +153,14 @@ func joinSimulcast(t *testing.T, n *node.Node, room, name string, relay *netem.R
 	p := &peer{t: t, name: name, received: make(map[string]*trackStats)}
 	opts := client.Options{OnTrack: func(rt client.RemoteTrack) {
 		if rt.Track.Kind().String() != "video" {
-			go readPackets(rt, func(*rtp.Packet, int) {}) // drained so pion does not buffer it
+			go nodetest.ReadPackets(rt, func(*rtp.Packet, int) {}) // drained so pion does not buffer it
 			return
 		}
 		m := newLayerMeter()
 		s.mu.Lock()
 		s.meters[rt.ID] = m
 		s.mu.Unlock()
-		go readPackets(rt, m.add)
+		go nodetest.ReadPackets(rt, m.add)
 	}}
 	if relay != nil {
 		opts.RewriteCandidate = func(_, c string) string { return relay.RewriteCandidate(c) }

@@ -1,15 +1,22 @@
 // app.js: the entry point; wires the screens to a Session.
 //
 // One job: own the page-level state (local media and its mute flags, the
-// screen share, the current Session, what the host lets us publish) and route
-// between the join screen and the call screen. Reads ?room=, ?name=,
-// ?camera=1080, ?autojoin=1 and ?token= (an invitation's join token) so links
-// (and the browser tests) can join directly.
+// screen share, the current Session, what the host lets us publish, whether
+// we are connected) and route between the join screen and the call screen.
+// The invitation comes from the address (joinlink.js): a join link's
+// #room=&token=, or ?room=, ?name=, ?camera=1080, ?autojoin=1 and ?token= so
+// links (and the browser tests) can join directly.
 //
 // Grants (grants.js) decide which devices we ask for: none before joining
 // when the invitation most likely lets us only watch, and after `joined` only
 // those the server allows; a device the host allows later starts when the
 // user presses its control.
+//
+// A dropped connection does not end the call: the call screen stays with a
+// "Reconnecting…" banner while reconnect.js retries; each try is a new
+// Session joining with the same token and name, which republishes our camera,
+// microphone and screen share as they were (muted stays muted). Features
+// (lobby, chat, ...) plug into every Session through `extensions`.
 
 import { Session } from './session.js';
 import { getLocalMedia, getLocalTrack, stopStream } from './media.js';
@@ -18,34 +25,19 @@ import { JoinScreen, validate } from './join.js';
 import { CallScreen } from './call.js';
 import { Banners } from './banners.js';
 import { exposeTestHooks } from './hooks.js';
+import { readInvitation } from './joinlink.js';
+import { Extensions } from './extensions.js';
+import { Reconnector, isTerminal } from './reconnect.js';
+import { StatsMonitor } from './stats.js';
+import { StatsPanel } from './statspanel.js';
+import { qualityByParticipant } from './quality.js';
+import { errorTitle } from './errors.js';
 import {
   canPublish, canPublishMedia, expectedGrants, publishChanges, joinedText, changedText, moderatorText,
   SOURCE_OF_KIND, KIND_OF_SOURCE, WATCH_ONLY_JOIN_TEXT,
 } from './grants.js';
 
 const KINDS = ['audio', 'video'];
-
-// Friendly titles for the server's error codes (signaling/PROTOCOL.md).
-const ERROR_TITLES = {
-  media_failed: 'Media connection failed.',
-  invalid_sdp: 'Media setup was refused.',
-  negotiation_failed: 'Media setup failed.',
-  unsupported_version: 'This page is out of date.',
-  bad_request: 'Request refused.',
-  internal: 'Server problem.',
-  token_missing: 'This room needs an invitation link.',
-  token_malformed: 'The invitation link is damaged.',
-  token_invalid: 'The invitation link is not valid here.',
-  token_expired: 'The invitation link has expired.',
-  token_not_yet_valid: 'The invitation link is not valid yet.',
-  token_wrong_room: 'The invitation is for another room.',
-  insufficient_grant: 'Not allowed.',
-  banned: 'You may not join this room.',
-  room_full: 'The room is full.',
-  room_locked: 'The room is locked.',
-  removed: 'You were removed from the room.',
-  room_closed: 'The room was closed.',
-};
 
 const local = {
   stream: null,
@@ -62,19 +54,29 @@ const local = {
   starting: { audio: false, video: false }, // a mid-call getUserMedia is in progress
 };
 let session = null;
-let last = null; // {room, name} of the last join, for Rejoin
-// The invitation's join token (?token=), kept in memory for rejoins after the
-// URL no longer shows it. Empty in dev mode, where local joins need none.
+let last = null; // {room, name} of the last join, for Rejoin and reconnects
+// The invitation's join token, kept in memory for rejoins and reconnects
+// (joinlink.js takes it out of the address bar). Empty in dev mode, where
+// local joins need none.
 let joinToken = '';
 let entering = false; // a join is in progress (guards double clicks and autojoin)
+// 'idle' | 'joining' | 'connected' | 'reconnecting' | 'left': the call as the user sees it.
+let connection = 'idle';
 
-const banners = new Banners(document.getElementById('banners'));
+/** How long a reconnect waits for media to flow once joined before it tries again. */
+const MEDIA_WAIT_MS = 20_000;
+
+const $ = (id) => document.getElementById(id);
+const banners = new Banners($('banners'));
+/** Feature modules register their message handlers and session hooks here (extensions.js). */
+const extensions = new Extensions();
 const join = new JoinScreen({
   onJoin: (room, name) => enter(room, name),
   onToggleMic: () => toggle('audio'),
   onToggleCam: () => toggle('video'),
   onRetryMedia: () => acquireMedia(),
   onQuality: () => acquireMedia(),
+  onDevice: (kind, deviceId) => (kind === 'audiooutput' ? call.setAudioOutput(deviceId) : acquireMedia()),
 });
 const call = new CallScreen({
   onToggleMic: () => toggle('audio'),
@@ -83,27 +85,20 @@ const call = new CallScreen({
   onLeave: () => leave(),
   onTrackSettings: (trackId, settings) => session?.setTrackSettings(trackId, settings),
 });
+call.setAudioOutput(join.devices.chosen('audiooutput'));
+const stats = new StatsMonitor(() => session);
+stats.subscribe((sample) => call.setQualities(qualityByParticipant(sample)));
+const statsPanel = new StatsPanel(
+  { toggle: $('toggle-stats'), panel: $('stats-panel'), body: $('stats-body'), close: $('stats-close') },
+  stats,
+  (pid) => session?.participants.get(pid)?.name ?? '',
+);
+const reconnector = new Reconnector({ attempt: () => reconnectOnce(), onState: onReconnectState });
 
 exposeTestHooks({
-  state: () => (session ? session.state : 'idle'),
-  participantId: () => session?.participantId ?? null,
-  remoteTiles: () => call.remoteTiles(),
-  stats: () => (session ? session.stats() : Promise.resolve([])),
-  banners: () => banners.texts(),
-  setTrackSettings: (trackId, settings) => {
-    // From now on adaptive stream leaves this track alone, so a test's
-    // settings are not overwritten by the next resize.
-    call.adaptive.hold(trackId);
-    return !!session?.setTrackSettings(trackId, settings);
-  },
-  adaptiveSettings: (trackId) => call.adaptive.lastSent(trackId),
-  remoteVideoStats: () => (session ? session.remoteVideoStats() : Promise.resolve([])),
-  localVideoStats: () => (session ? session.localVideoStats() : Promise.resolve([])),
-  declaredLayers: (trackId) => session?.publisher?.declaredLayers(trackId) ?? null,
-  speakers: () => (session ? session.speakers : []),
-  screenTrackId: () => session?.publisher?.trackIdOf('screen') ?? null,
-  cameraTrackId: () => session?.publisher?.trackIdOf('video') ?? null,
-  grants: () => session?.grants ?? null,
+  session: () => session,
+  connection: () => connection,
+  call, join, banners, stats, statsPanel, reconnector,
 });
 
 function hasKind(kind) {
@@ -160,7 +155,12 @@ function acquireMedia() {
   const want = { audio: canPublish(local.expected, 'microphone'), video: canPublish(local.expected, 'camera') };
   local.mediaReady = (async () => {
     stopStream(local.stream);
-    const { stream, message } = await getLocalMedia({ quality: join.quality(), ...want });
+    const { stream, message } = await getLocalMedia({
+      quality: join.quality(),
+      ...want,
+      audioDevice: join.devices.chosen('audioinput'),
+      videoDevice: join.devices.chosen('videoinput'),
+    });
     local.stream = stream;
     for (const kind of KINDS) local.unavailable[kind] = want[kind] && !hasKind(kind);
     // Keep the user's choices across a retry.
@@ -185,7 +185,8 @@ async function startTrack(kind) {
   const what = kind === 'audio' ? 'microphone' : 'camera';
   banners.dismiss(key);
   try {
-    const { track, message } = await getLocalTrack(kind, { quality: join.quality() });
+    const deviceId = join.devices.chosen(kind === 'audio' ? 'audioinput' : 'videoinput');
+    const { track, message } = await getLocalTrack(kind, { quality: join.quality(), deviceId });
     if (!track) {
       banners.show(key, { title: `Cannot use the ${what}.`, text: message, tone: 'warning' });
       return;
@@ -284,7 +285,7 @@ async function enter(room, name) {
     join.setError(problem);
     return;
   }
-  if (entering || (session && (session.state === 'joining' || session.state === 'joined'))) return;
+  if (entering || connection === 'reconnecting' || (session && (session.state === 'joining' || session.state === 'joined'))) return;
   entering = true;
   try {
     await joinRoom(room, name);
@@ -308,54 +309,138 @@ async function joinRoom(room, name) {
   // Joining before the camera answered would publish nothing.
   await local.mediaReady;
 
-  const s = new Session();
-  session = s;
-  local.blocked = { audio: false, video: false };
-  s.addEventListener('participant', (e) => call.addParticipant(e.detail.participant));
-  s.addEventListener('participant-left', (e) => call.removeParticipant(e.detail.participantId));
-  s.addEventListener('media', (e) => {
-    const d = e.detail;
-    call.setMedia(d.participantId, d.kind, d.track, d.trackId, d.group);
-  });
-  s.addEventListener('muted', (e) => call.setMuted(e.detail.participantId, e.detail.kind, e.detail.muted));
-  s.addEventListener('screen', (e) => call.setScreen(e.detail.participantId, e.detail.present));
-  s.addEventListener('stream-state', (e) => call.setStreamState(e.detail.trackId, e.detail));
-  s.addEventListener('speakers', (e) => call.setSpeakers(e.detail.speakers, s.participantId));
-  s.addEventListener('error', (e) => showError(e.detail));
-  s.addEventListener('grants', (e) => {
-    if (session === s) onGrantsChanged(e.detail);
-  });
-  s.addEventListener('moderator-mute', (e) => {
-    if (session === s) onModeratorMute(e.detail);
-  });
-  s.addEventListener('closed', (e) => {
-    if (session !== s || e.detail.expected) return;
-    endScreen();
-    call.hide();
-    join.show('The connection to the server was lost.');
-    banners.show('lost', {
-      title: 'Connection lost.',
-      text: 'You are no longer in the room.',
-      tone: 'warning',
-      actions: [{ label: 'Rejoin', onClick: () => rejoin() }],
-    });
-  });
-
+  reconnector.cancel();
+  connection = 'joining';
+  const s = newSession();
   // Show the call screen before joining so tiles from `joined` have a home.
   join.hide();
   call.show(room, name, local.stream);
   renderLocal();
   try {
     await s.join(room, name, local.stream, joinToken);
+    if (session !== s) return;
+    connection = 'connected';
     history.replaceState(null, '', `?room=${encodeURIComponent(room)}`);
-    if (session === s) applyJoinGrants(s);
+    applyJoinGrants(s);
   } catch (err) {
     if (session !== s) return;
+    connection = 'left';
     call.hide();
     join.show();
     // The form says why; a banner too would repeat it.
     join.setError(`Could not join: ${err.message || err}`);
   }
+}
+
+/** A new Session whose events drive the call screen while it is the current one. */
+function newSession() {
+  const s = new Session(undefined, { extensions });
+  session = s;
+  local.blocked = { audio: false, video: false };
+  const on = (type, fn) => s.addEventListener(type, (e) => {
+    if (session === s) fn(e.detail);
+  });
+  // A reconnect's `joined` replaces the room: the old tiles' ids are gone.
+  on('joined', () => call.clearRemote());
+  on('participant', (d) => call.addParticipant(d.participant));
+  on('participant-left', (d) => call.removeParticipant(d.participantId));
+  on('media', (d) => call.setMedia(d.participantId, d.kind, d.track, d.trackId, d.group));
+  on('muted', (d) => call.setMuted(d.participantId, d.kind, d.muted));
+  on('screen', (d) => call.setScreen(d.participantId, d.present));
+  on('stream-state', (d) => call.setStreamState(d.trackId, d));
+  on('speakers', (d) => call.setSpeakers(d.speakers, s.participantId));
+  on('error', (d) => showError(d));
+  on('grants', (d) => onGrantsChanged(d));
+  on('moderator-mute', (d) => onModeratorMute(d));
+  on('media-failed', (d) => connectionLost(s, `${d.target} media connection failed`, null));
+  on('closed', (d) => {
+    if (!d.expected) connectionLost(s, `socket closed (${d.code})`, d.error);
+  });
+  extensions.announce(s);
+  return s;
+}
+
+/**
+ * The current session's connection dropped (socket closed or a
+ * PeerConnection failed): reconnect, unless the server said not to
+ * (errorCode terminal, e.g. removed), which ends the call with the reason.
+ */
+function connectionLost(s, reason, errorCode) {
+  // During a join or a reconnect try, the try itself reports the failure.
+  if (session !== s || connection !== 'connected') return;
+  if (isTerminal(errorCode)) {
+    endCall(errorTitle(errorCode), null);
+    return;
+  }
+  // A failed PC with the socket still open: tell the server we go, so it
+  // does not keep a ghost of us until its timeout.
+  s.leave();
+  connection = 'reconnecting';
+  reconnector.start(reason);
+}
+
+/** One reconnect try: join again with the same token and name, republish, wait for media. */
+async function reconnectOnce() {
+  const s = newSession();
+  await s.join(last.room, last.name, local.stream, joinToken);
+  if (session !== s) throw Object.assign(new Error('superseded'), { code: 'cancelled' });
+  applyJoinGrants(s);
+  // The stream's tracks kept their `enabled` flags, so the publisher sends
+  // our mute state with the offer; the screen share needs its own offer.
+  const shared = local.screen;
+  if (shared && canPublish(s.grants, 'screen')) {
+    s.publishScreen(shared.track, shared.stream).catch((err) => {
+      if (local.screen === shared) endScreen();
+      showError({ code: err.code || 'client', message: `Could not share the screen again: ${err.message || err}` });
+    });
+  } else if (shared) {
+    endScreen();
+  }
+  try {
+    await s.waitForMedia(MEDIA_WAIT_MS);
+  } catch (err) {
+    s.leave();
+    throw err;
+  }
+}
+
+function onReconnectState(state, info) {
+  switch (state) {
+    case 'reconnecting':
+      connection = 'reconnecting';
+      call.setReconnecting(info);
+      break;
+    case 'connected':
+      connection = 'connected';
+      call.setReconnecting(null);
+      console.info(`huddle: reconnected after ${info.tookMs} ms (${info.attempts} attempts)`);
+      break;
+    case 'refused': {
+      // A refused join carries its reason in the reply, not as an `error` event.
+      const { code, message } = info.error;
+      endCall(errorTitle(code), { title: errorTitle(code), text: message || code, tone: 'error' });
+      break;
+    }
+    default: // gave-up
+      endCall('The connection to the server was lost.', {
+        title: 'Connection lost.',
+        text: 'You are no longer in the room.',
+        tone: 'warning',
+        actions: [{ label: 'Rejoin', onClick: () => rejoin() }],
+      });
+  }
+}
+
+/** Ends the call without the user asking: the join screen says why (lead), a banner may say more. */
+function endCall(lead, banner) {
+  reconnector.cancel();
+  connection = 'left';
+  statsPanel.setOpen(false);
+  session?.leave();
+  endScreen();
+  call.hide();
+  join.show(lead);
+  if (banner) banners.show('lost', banner);
 }
 
 /** Asks for a screen and publishes it; the user may cancel the browser's picker. */
@@ -412,6 +497,9 @@ function rejoin() {
 function leave() {
   if (!session) return;
   const room = session.room || last?.room;
+  reconnector.cancel();
+  connection = 'left';
+  statsPanel.setOpen(false);
   endScreen();
   session.leave();
   call.hide();
@@ -421,32 +509,15 @@ function leave() {
 }
 
 function showError({ code, message }) {
-  banners.show(`error:${code}`, {
-    title: ERROR_TITLES[code] || 'Something went wrong.',
-    text: message || code,
-    tone: 'error',
-  });
-}
-
-/**
- * The claims of a join token, read (not verified: the server does that) to
- * fill in the form. {} when the token cannot be read.
- */
-function tokenClaims(token) {
-  try {
-    const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes)) || {};
-  } catch {
-    return {};
-  }
+  // The reconnect banner already says the connection dropped.
+  if (code === 'media_failed') return;
+  banners.show(`error:${code}`, { title: errorTitle(code), text: message || code, tone: 'error' });
 }
 
 function init() {
-  const q = new URLSearchParams(location.search);
-  joinToken = q.get('token') || '';
-  const claims = joinToken ? tokenClaims(joinToken) : {};
-  let name = q.get('name') || (typeof claims.name === 'string' ? claims.name : '');
+  const inv = readInvitation();
+  joinToken = inv.token;
+  let name = inv.name;
   if (!name) {
     try {
       name = localStorage.getItem('huddle.name') || '';
@@ -454,14 +525,18 @@ function init() {
       name = '';
     }
   }
-  join.prefill(q.get('room') || (typeof claims.room === 'string' ? claims.room : ''), name, q.get('camera') || '');
-  local.expected = expectedGrants(claims);
+  join.prefill(inv.room, name, inv.camera);
+  // A link names the room, and the token's name is the one the server uses:
+  // editing either would only mislead.
+  if (inv.fromLink && inv.room) join.lockRoom();
+  if (inv.tokenName) join.lockName();
+  local.expected = expectedGrants(inv.claims);
   renderLocal();
   // Someone invited to watch is not asked for a camera at all; if the guess
   // is wrong, `joined` says so and the controls offer the devices.
   if (canPublishMedia(local.expected)) acquireMedia();
   else join.setReceiveOnly(WATCH_ONLY_JOIN_TEXT);
-  if (q.get('autojoin') === '1' && q.get('room') && q.get('name')) {
+  if (inv.autojoin) {
     const { room, name: n } = join.values();
     enter(room, n);
   } else {

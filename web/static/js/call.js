@@ -1,16 +1,20 @@
 // call.js: the call screen.
 //
-// One job: show a room in progress: the header (room, head count), the tile
-// grid (ours first, one per remote participant, one per screen share) and the
-// controls bar. It turns session events into tile updates (media, mute,
-// screen shares, who speaks, paused video) and button clicks into callbacks,
-// decides which tile is featured (pinned by the user, or a new screen share),
-// keeps adaptive stream told about every remote video tile, and shows the
-// calm status line (what the host lets us do). It does not talk to the
-// server itself.
+// One job: show a room in progress: the header (room, head count, layout
+// toggle), the tile grid (ours first, one per remote participant, one per
+// screen share, in pages when there are many) and the controls bar. It turns
+// session events into tile updates (media, mute, screen shares, who speaks,
+// paused video, connection quality) and button clicks into callbacks, decides
+// which tile is featured (pinned by the user, a new screen share, or in
+// speaker view the person who spoke last), keeps adaptive stream told about
+// every remote video tile, and shows the calm status line (what the host lets
+// us do) and the "Reconnecting…" banner. It does not talk to the server
+// itself.
 
 import { Grid } from './grid.js';
+import { Pager } from './pages.js';
 import { Tile } from './tile.js';
+import { qualityDetail } from './quality.js';
 import { AdaptiveStream } from './adaptive.js';
 import { renderButton, renderMicButton, renderCamButton, renderScreenButton } from './icons.js';
 import { onAudioBlocked, unlockAudio } from './autoplay.js';
@@ -38,12 +42,25 @@ export class CallScreen {
     this.leaveBtn = $('leave');
     this.audioBtn = $('enable-audio');
     this.statusEl = $('call-status');
+    this.layoutBtn = $('toggle-layout');
+    this.reconnectEl = $('reconnect-banner');
     this.screenAllowed = true;
     this.grid = new Grid($('stage'), $('grid'));
+    const pager = new Pager($('pager'), (delta) => this.grid.turnPage(delta));
+    this.grid.onPages = (page, pages) => pager.render(page, pages);
+    this.speakerView = false; // one large tile (the last speaker) over a strip, instead of the grid
+    this.lastSpeaker = null; // the remote participant who spoke last (loudest), for speaker view
+    this.audioOutput = ''; // speaker device id for remote sound ('' default)
     this.adaptive = new AdaptiveStream((trackId, settings) => actions.onTrackSettings(trackId, settings));
     this.pinned = null; // tile id the user (or a new screen share) made large
     this.streamStates = new Map(); // trackId -> latest stream_state
     this.speaking = new Set(); // tile ids highlighted as speaking
+    // Room features (issue 7, roomlayout.js / tilemenu.js): whether a remote
+    // participant gets a tile (null: everyone), hooks called with each new
+    // remote person tile, and the head count when not everyone has a tile.
+    this.tileGate = null;
+    this.remoteTileHooks = new Set();
+    this.headcount = null;
 
     renderButton(this.leaveBtn, { iconName: 'leave', text: 'Leave', ariaLabel: 'Leave the room' });
     renderButton(this.audioBtn, { iconName: 'speaker', text: 'Click to enable audio', ariaLabel: 'Enable audio from other participants' });
@@ -52,6 +69,8 @@ export class CallScreen {
     this.camBtn.addEventListener('click', () => actions.onToggleCam());
     this.screenBtn.addEventListener('click', () => actions.onToggleScreen());
     this.leaveBtn.addEventListener('click', () => actions.onLeave());
+    this.#renderLayoutButton();
+    this.layoutBtn.addEventListener('click', () => this.setSpeakerView(!this.speakerView));
     // Browsers refuse sound until the page had a user gesture; this click is one.
     this.audioBtn.addEventListener('click', () => unlockAudio());
     onAudioBlocked((blocked) => {
@@ -75,9 +94,11 @@ export class CallScreen {
 
   hide() {
     this.screen.hidden = true;
+    this.setReconnecting(null);
     this.adaptive.clear();
     this.grid.clear();
     this.pinned = null;
+    this.lastSpeaker = null;
     this.streamStates.clear();
     this.speaking.clear();
     this.audioBtn.hidden = true;
@@ -158,12 +179,93 @@ export class CallScreen {
       this.grid.get(screenTileId(p.id))?.setName(p.name);
       return;
     }
+    if (this.tileGate && !this.tileGate(p)) return;
     const t = new Tile({ id: p.id, name: p.name, onPin: () => this.#togglePin(p.id) });
     // Until track metadata says otherwise, a newcomer has no audio/video.
     t.setMicMuted(true);
     t.setCameraOff(true);
+    t.setAudioOutput(this.audioOutput);
     this.grid.add(t);
+    for (const fn of this.remoteTileHooks) fn(t, p);
     this.#updateCount();
+    // Speaker view needs someone large from the start, before anyone speaks.
+    if (this.speakerView) this.#applyFeatured();
+  }
+
+  /**
+   * Removes every remote tile (people and their screens), keeping ours: a
+   * reconnect rebuilds the room from the new `joined`, whose participant
+   * ids are new.
+   */
+  clearRemote() {
+    for (const t of this.grid.remote()) this.#removeTile(t.id);
+    this.streamStates.clear();
+    this.lastSpeaker = null;
+    this.#updateCount();
+  }
+
+  /**
+   * Shows the "Reconnecting…" banner (info: {attempts}) or hides it (null).
+   * The banner is a polite live region that stays in the DOM, so its text is
+   * announced once; the attempt count is for the eye only.
+   */
+  setReconnecting(info) {
+    this.screen.classList.toggle('call-screen--reconnecting', !!info);
+    if (!info) {
+      this.reconnectEl.textContent = '';
+      return;
+    }
+    if (!this.reconnectEl.firstChild) {
+      const spinner = document.createElement('span');
+      spinner.className = 'spinner';
+      spinner.setAttribute('aria-hidden', 'true');
+      const title = document.createElement('strong');
+      title.textContent = 'Reconnecting\u2026';
+      const text = document.createElement('span');
+      text.textContent = ' The connection dropped. Getting you back into the call.';
+      const attempt = document.createElement('span');
+      attempt.className = 'reconnect-banner__attempt';
+      attempt.setAttribute('aria-hidden', 'true');
+      this.reconnectEl.append(spinner, title, text, attempt);
+    }
+    const attempt = this.reconnectEl.querySelector('.reconnect-banner__attempt');
+    attempt.textContent = info.attempts > 0 ? ` Attempt ${info.attempts + 1}` : '';
+  }
+
+  /** Switches between the grid and speaker view (one large tile over a strip). */
+  setSpeakerView(on) {
+    this.speakerView = !!on;
+    this.#renderLayoutButton();
+    this.#applyFeatured();
+  }
+
+  /**
+   * Shows connection quality on the tiles: levels maps participantId (null:
+   * us) to {level, loss, rtt} (quality.js); tiles without an entry show none.
+   */
+  setQualities(levels) {
+    for (const tile of this.grid.tiles.values()) {
+      if (tile.screen) continue;
+      const q = levels.get(tile.local ? null : tile.participantId);
+      tile.setQuality(q ? q.level : 'unknown', q ? qualityDetail(q) : '');
+    }
+  }
+
+  /** Plays remote sound through the output device deviceId ('' the default). */
+  setAudioOutput(deviceId) {
+    this.audioOutput = deviceId || '';
+    for (const tile of this.grid.tiles.values()) tile.setAudioOutput(this.audioOutput);
+  }
+
+  /** For tests: the layout now. */
+  layoutState() {
+    return {
+      view: this.speakerView ? 'speaker' : 'grid',
+      featured: this.grid.featured,
+      page: this.grid.page,
+      pages: this.grid.pages,
+      visible: this.grid.visibleIds(),
+    };
   }
 
   removeParticipant(id) {
@@ -189,6 +291,7 @@ export class CallScreen {
       onPin: () => this.#togglePin(id),
     });
     t.setMicMuted(false);
+    t.setAudioOutput(this.audioOutput);
     this.grid.add(t);
     // A new screen share is what everyone should look at: feature it, as if
     // pinned (so one click on its pin button gives the grid back).
@@ -242,7 +345,15 @@ export class CallScreen {
     for (const id of now) this.grid.get(id)?.setSpeaking(true);
     this.speaking = now;
     const loudest = speakers.find((s) => s.participantId !== selfId);
-    if (loudest) this.grid.bringForward(loudest.participantId);
+    if (!loudest) return;
+    if (this.speakerView && this.lastSpeaker !== loudest.participantId) {
+      // Stays large through silences: the last one who spoke, not nobody.
+      this.lastSpeaker = loudest.participantId;
+      this.#applyFeatured();
+    } else {
+      this.lastSpeaker = loudest.participantId;
+    }
+    this.grid.bringForward(loudest.participantId);
   }
 
   /** For tests: one entry per remote tile (people and screen shares). */
@@ -260,12 +371,26 @@ export class CallScreen {
         pinned: t.pinned,
         featured: this.grid.featured === t.id,
         speaking: t.el.classList.contains('tile--speaking'),
+        onPage: !t.el.classList.contains('tile--offpage'),
+        quality: t.el.dataset.quality || '',
         streamState: t.el.dataset.streamState || '',
         layer: t.el.dataset.layer || '',
         notice: t.notice.textContent,
         priority: this.#priorityOf(t),
       };
     });
+  }
+
+  /** Pins tile id (null: unpins) as the user's pin button does: the room's spotlight (roomlayout.js). */
+  pin(id) {
+    this.pinned = id && this.grid.get(id) ? id : null;
+    this.#applyFeatured();
+  }
+
+  /** The header's head count when not everyone has a tile (a classroom); null counts the tiles. */
+  setHeadcount(n) {
+    this.headcount = n;
+    this.#updateCount();
   }
 
   #togglePin(id) {
@@ -278,6 +403,7 @@ export class CallScreen {
     if (!tile) return;
     if (tile.videoTrackId) this.adaptive.unobserve(tile.videoTrackId);
     this.speaking.delete(id);
+    if (this.lastSpeaker === id) this.lastSpeaker = null;
     this.grid.remove(id);
     if (this.pinned === id) {
       // Another screen share still running takes its place; else the grid.
@@ -287,12 +413,19 @@ export class CallScreen {
     this.#applyFeatured();
   }
 
-  /** Makes the pinned tile the featured one and re-ranks every remote video. */
+  /**
+   * Makes the pinned tile the featured one (in speaker view, else the last
+   * speaker, else the first remote person) and re-ranks every remote video.
+   */
   #applyFeatured() {
-    const id = this.pinned && this.grid.get(this.pinned) ? this.pinned : null;
+    let id = this.pinned && this.grid.get(this.pinned) ? this.pinned : null;
+    if (!id && this.speakerView) {
+      const people = this.grid.remote().filter((t) => !t.screen);
+      id = this.lastSpeaker && this.grid.get(this.lastSpeaker) ? this.lastSpeaker : people[0]?.id ?? null;
+    }
     if (this.grid.featured !== id) this.grid.setFeatured(id);
     for (const tile of this.grid.tiles.values()) {
-      tile.setPinned(tile.id === id);
+      tile.setPinned(tile.id === id && id === this.pinned);
       if (tile.videoTrackId) this.adaptive.setPriority(tile.videoTrackId, this.#priorityOf(tile));
     }
   }
@@ -302,8 +435,17 @@ export class CallScreen {
     return tile.screen || this.grid.featured === tile.id ? 'high' : 'normal';
   }
 
+  #renderLayoutButton() {
+    renderButton(this.layoutBtn, {
+      iconName: 'speakerView',
+      text: 'Speaker view',
+      ariaLabel: 'Speaker view: show the person speaking large',
+      pressed: this.speakerView,
+    });
+  }
+
   #updateCount() {
-    const n = [...this.grid.tiles.values()].filter((t) => !t.screen).length;
+    const n = this.headcount ?? [...this.grid.tiles.values()].filter((t) => !t.screen).length;
     this.countEl.textContent = n === 1 ? 'Only you' : `${n} people`;
   }
 }

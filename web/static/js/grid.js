@@ -5,10 +5,19 @@
 // without scrolling (what CSS grid alone cannot do: auto-fit knows widths, not
 // the height left over), and re-lays out whenever the stage changes size.
 // Below a minimum tile width it lets the stage scroll instead of shrinking
-// further. One tile may be featured (pinned, or a screen share): it goes
-// first and large, and the others become a row of thumbnails under it.
+// further. One tile may be featured (pinned, a screen share, or the speaker
+// in speaker view): it goes first and large, and the others become one row of
+// thumbnails under it. More tiles than a page holds (nine, six on a phone;
+// one row of thumbnails beside a featured tile) are split into pages
+// (pages.js); tiles off the current page are hidden (class tile--offpage).
+
+import { paginate } from './pages.js';
 
 const GAP = 12; // px between tiles; matches --gap in style.css
+const PAGE_SIZE = 9;
+const NARROW_PAGE_SIZE = 6; // phones: six tiles still show faces
+const NARROW_W = 520; // px of stage width below which a page holds NARROW_PAGE_SIZE
+const NARROW_MIN_THUMB_W = 96; // thumbnails under a featured tile on a phone
 const MIN_TILE_W = 180; // below this names and badges stop being readable
 const THUMB_SHARE = 0.22; // of the stage's height, for the thumbnail row under a featured tile
 const MAX_THUMB_W = 320;
@@ -23,6 +32,10 @@ export class Grid {
     this.gridEl = gridEl;
     this.tiles = new Map(); // id -> Tile, in insertion order
     this.featured = null; // id of the large tile, or null
+    this.page = 0; // current page, 0-based
+    this.pages = 1;
+    this.pageSizeOverride = 0; // tests: tiles per grid page (0: by width)
+    this.onPages = null; // called with (page, pages) after every layout
     this.observer = new ResizeObserver(() => this.layout());
     this.observer.observe(stage);
   }
@@ -65,6 +78,8 @@ export class Grid {
   /** Makes tile id the large one (null: none, every tile the same size). */
   setFeatured(id) {
     if (id !== null && !this.tiles.has(id)) id = null;
+    // Grid pages and strip pages hold different tiles: start over when switching.
+    if (!id !== !this.featured) this.page = 0;
     const prev = this.featured ? this.tiles.get(this.featured) : null;
     if (prev) prev.el.classList.remove('tile--featured');
     this.featured = id;
@@ -80,7 +95,7 @@ export class Grid {
 
   /**
    * Moves tile id to the front of the other participants' tiles when it is
-   * out of sight (the stage scrolls because the room is large): the person
+   * out of sight (the stage scrolls, or it is on another page): the person
    * speaking should be seen. Tiles in view stay put, so the grid does not
    * reshuffle every time someone else talks.
    */
@@ -88,7 +103,22 @@ export class Grid {
     const tile = this.tiles.get(id);
     if (!tile || tile.local || id === this.featured || this.#inView(tile.el)) return;
     const first = [...this.gridEl.children].find((el) => el !== tile.el && !this.#isPinnedFirst(el));
-    if (first && first !== tile.el) this.gridEl.insertBefore(tile.el, first);
+    if (!first || first === tile.el) return;
+    this.gridEl.insertBefore(tile.el, first);
+    // The tile may come from another page: show the first page, where it now is.
+    if (tile.el.classList.contains('tile--offpage')) this.page = 0;
+    this.layout();
+  }
+
+  /** Turns to another page (delta -1 or +1); the next layout clamps it. */
+  turnPage(delta) {
+    this.page = Math.max(0, this.page + delta);
+    this.layout();
+  }
+
+  /** Ids of the tiles on the current page, in order (for tests). */
+  visibleIds() {
+    return [...this.gridEl.children].filter((el) => !el.classList.contains('tile--offpage')).map((el) => el.dataset.tileId);
   }
 
   /** The tiles of other participants. */
@@ -97,14 +127,30 @@ export class Grid {
   }
 
   layout() {
-    const n = this.tiles.size;
     const style = getComputedStyle(this.stage);
     const w = this.stage.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     const h = this.stage.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
-    if (n === 0 || w <= 0 || h <= 0) return;
-    this.gridEl.dataset.count = String(n);
-    if (this.featured && n > 1 && this.#layoutFeatured(n, w, h)) return;
+    if (this.tiles.size === 0 || w <= 0 || h <= 0) {
+      this.#showPages(0, 1);
+      return;
+    }
+    // Tiles in their on-screen order (featured first, ours next, ...).
+    const order = [...this.gridEl.children].map((el) => this.tiles.get(el.dataset.tileId)).filter(Boolean);
+    this.gridEl.dataset.count = String(order.length);
+    const featured = this.featured ? this.tiles.get(this.featured) : null;
+    if (featured && order.length > 1) {
+      const others = order.filter((t) => t !== featured);
+      const { visible, page, pages } = paginate(others, this.#stripCapacity(w, h), this.page);
+      if (this.#layoutFeatured(visible.length + 1, w, h)) {
+        this.#applyPage(new Set([featured, ...visible]), page, pages);
+        return;
+      }
+    }
     this.gridEl.classList.remove('grid--featured');
+    const perPage = this.pageSizeOverride || (w < NARROW_W ? NARROW_PAGE_SIZE : PAGE_SIZE);
+    const { visible, page, pages } = paginate(order, perPage, this.page);
+    this.#applyPage(new Set(visible), page, pages);
+    const n = visible.length;
 
     let best = { cols: 1, tileW: 0 };
     for (let cols = 1; cols <= n; cols++) {
@@ -127,14 +173,42 @@ export class Grid {
     this.gridEl.style.maxWidth = `${cols * tileW + (cols - 1) * GAP}px`;
   }
 
+  /** Hides the tiles not in visible and tells the pager where we are. */
+  #applyPage(visible, page, pages) {
+    for (const t of this.tiles.values()) t.el.classList.toggle('tile--offpage', !visible.has(t));
+    this.#showPages(page, pages);
+  }
+
+  #showPages(page, pages) {
+    this.page = page;
+    this.pages = pages;
+    if (this.onPages) this.onPages(page, pages);
+  }
+
   /**
-   * The featured tile as large as fits above one row of thumbnails; further
-   * thumbnail rows scroll. Returns false when the stage is too small for a
-   * featured tile to be any larger than a thumbnail.
+   * The width of a thumbnail under a featured tile. On a phone three fit
+   * across (smaller than MIN_TILE_W: a face still shows, and the speaker
+   * stays large).
+   */
+  #thumbWidth(w, h) {
+    const byHeight = h * THUMB_SHARE * (16 / 9);
+    if (w < NARROW_W) return Math.floor(Math.max(NARROW_MIN_THUMB_W, Math.min(byHeight, (w - 2 * GAP) / 3)));
+    return Math.min(MAX_THUMB_W, w, Math.max(MIN_TILE_W, byHeight));
+  }
+
+  /** How many thumbnails fit in the one row under a featured tile (a page of them). */
+  #stripCapacity(w, h) {
+    return Math.max(1, Math.floor((w + GAP) / (this.#thumbWidth(w, h) + GAP)));
+  }
+
+  /**
+   * The featured tile as large as fits above one row of n-1 thumbnails.
+   * Returns false when the stage is too small for a featured tile to be any
+   * larger than a thumbnail.
    */
   #layoutFeatured(n, w, h) {
     const m = n - 1;
-    let thumbW = Math.min(MAX_THUMB_W, w, Math.max(MIN_TILE_W, h * THUMB_SHARE * (16 / 9)));
+    let thumbW = this.#thumbWidth(w, h);
     const cols = Math.max(1, Math.min(m, Math.floor((w + GAP) / (thumbW + GAP))));
     // Fewer thumbnails than fit: keep their size; more: share the width.
     if (m > cols) thumbW = Math.min(thumbW, (w - GAP * (cols - 1)) / cols);

@@ -1,73 +1,108 @@
 // hooks.js: the `window.huddle` object for automated tests.
 //
 // One job: let browser tests (web/browser_*_test.go) observe the client
-// without scraping the DOM or logging: the session state, our participant
-// id, the remote tiles, per-track receive and send statistics, who speaks,
-// what the server lets us do (grants).
-// One hook acts: setTrackSettings, which sends `track_settings` by hand (a
-// test choosing a simulcast layer) and takes that track away from adaptive
-// stream. Nothing else here changes the call.
+// without scraping the DOM or logging: the session and connection state, our
+// participant id, the remote tiles, per-track receive and send statistics,
+// who speaks, what the server lets us do (grants), reconnects, the
+// microphone level and device lists, the layout.
+// A few hooks act, each to make a test deterministic: setTrackSettings (sends
+// `track_settings` by hand and takes that track away from adaptive stream),
+// setReconnectGiveUp (shortens the 2-minute reconnect window), setSpeakerView
+// and setPageSize (the layout a test needs). Nothing else here changes the call.
 
 /**
- * @param {{state(): string, participantId(): string|null,
- *          remoteTiles(): object[], stats(): Promise<object[]>, banners(): string[],
- *          setTrackSettings(trackId: string, settings: object): boolean,
- *          adaptiveSettings(trackId: string): object|null,
- *          remoteVideoStats(): Promise<object[]>, localVideoStats(): Promise<object[]>,
- *          declaredLayers(trackId: string): object[]|null, speakers(): object[],
- *          screenTrackId(): string|null, cameraTrackId(): string|null,
- *          grants(): object|null}} src
+ * @param {{session(): import('./session.js').Session|null, connection(): string,
+ *          call: import('./call.js').CallScreen, join: import('./join.js').JoinScreen,
+ *          banners: import('./banners.js').Banners, stats: import('./stats.js').StatsMonitor,
+ *          statsPanel: import('./statspanel.js').StatsPanel,
+ *          reconnector: import('./reconnect.js').Reconnector}} app
  */
-export function exposeTestHooks(src) {
+export function exposeTestHooks(app) {
+  const { call, join, banners, stats, statsPanel, reconnector } = app;
+  const session = () => app.session();
   const hooks = {
-    /** 'idle' | 'joining' | 'joined' | 'left' */
+    /** 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left' */
     get state() {
-      return src.state();
+      if (app.connection() === 'reconnecting') return 'reconnecting';
+      return session() ? session().state : 'idle';
     },
     get participantId() {
-      return src.participantId();
+      return session()?.participantId ?? null;
     },
+    /** 'idle' | 'joining' | 'connected' | 'reconnecting' | 'left': the call as the user sees it. */
+    connectionState: () => app.connection(),
     /**
      * [{participantId, tileId, name, screen, trackId, videoWidth, videoHeight, pinned,
-     *   featured, speaking, streamState, layer, notice, priority}]
+     *   featured, speaking, onPage, quality, streamState, layer, notice, priority}]
      */
-    remoteTiles: () => src.remoteTiles(),
+    remoteTiles: () => call.remoteTiles(),
     /** Promise of [{trackId, kind, framesDecoded, framesPerSecond, frameWidth, frameHeight, bytesReceived}] */
-    stats: () => src.stats(),
+    stats: () => (session() ? session().stats() : Promise.resolve([])),
     /** Texts of the banners on screen (errors, connection lost). */
-    banners: () => src.banners(),
+    banners: () => banners.texts(),
     /**
      * Sends `track_settings` {trackId, ...settings} for a track we receive
      * (e.g. {maxLayer: 'q'}) and stops adaptive stream from sending any for
      * it afterwards. Returns whether it was sent.
      */
-    setTrackSettings: (trackId, settings = {}) => src.setTrackSettings(trackId, settings),
+    setTrackSettings: (trackId, settings = {}) => {
+      call.adaptive.hold(trackId);
+      return !!session()?.setTrackSettings(trackId, settings);
+    },
     /** The settings adaptive stream last sent for trackId, or null. */
-    adaptiveSettings: (trackId) => src.adaptiveSettings(trackId),
+    adaptiveSettings: (trackId) => call.adaptive.lastSent(trackId),
     /**
      * Promise of [{trackId, participantId, source, frameWidth, frameHeight, framesDecoded,
      * framesPerSecond, bytesReceived, layer, state, reason}] per video track received;
      * layer/state/reason from the latest `stream_state`.
      */
-    remoteVideoStats: () => src.remoteVideoStats(),
+    remoteVideoStats: () => (session() ? session().remoteVideoStats() : Promise.resolve([])),
     /**
      * Promise of [{trackId, source, rid, frameWidth, frameHeight, framesEncoded,
      * framesPerSecond, bytesSent, active, maxBitrate, maxFramerate, qualityLimitationReason}]
      * per encoding we send.
      */
-    localVideoStats: () => src.localVideoStats(),
+    localVideoStats: () => (session() ? session().localVideoStats() : Promise.resolve([])),
     /** The simulcast layers we declared in publish_offer for our track trackId. */
-    declaredLayers: (trackId) => src.declaredLayers(trackId),
+    declaredLayers: (trackId) => session()?.publisher?.declaredLayers(trackId) ?? null,
     /** The latest `active_speakers` list: [{participantId, level}], loudest first. */
-    speakers: () => src.speakers(),
+    speakers: () => session()?.speakers ?? [],
     /** The server's id of our screen share / camera track, or null. */
-    screenTrackId: () => src.screenTrackId(),
-    cameraTrackId: () => src.cameraTrackId(),
+    screenTrackId: () => session()?.publisher?.trackIdOf('screen') ?? null,
+    cameraTrackId: () => session()?.publisher?.trackIdOf('video') ?? null,
     /**
      * Our current grants: {publish: [sources], subscribe, chat, moderate, admin}
      * from `joined`, updated by `grants_changed`; null before joining.
      */
-    grants: () => src.grants(),
+    grants: () => session()?.grants ?? null,
+    /** {count: reconnects that succeeded, attempts: tries made, lastTookMs: lost -> back, of the last one} */
+    reconnects: () => ({ count: reconnector.reconnects, attempts: reconnector.totalTries, lastTookMs: reconnector.lastTookMs }),
+    /** Gives up reconnecting after ms instead of 2 minutes (tests of the "connection lost" path). */
+    setReconnectGiveUp: (ms) => {
+      reconnector.giveUpMs = ms;
+      return true;
+    },
+    /** The join screen's microphone level, 0..1. */
+    micLevel: () => join.meter.level(),
+    /** {videoinput: [{id, label}], audioinput: [...], audiooutput: [...], selected: {kind: id}} */
+    devices: () => join.devices.snapshot(),
+    /** {view: 'grid'|'speaker', featured, page, pages, visible: [tile ids on the page]} */
+    layout: () => call.layoutState(),
+    /** Switches speaker view on or off; returns layout(). */
+    setSpeakerView: (on) => {
+      call.setSpeakerView(on);
+      return call.layoutState();
+    },
+    /** Tiles per grid page (0: by screen width); returns layout(). */
+    setPageSize: (n) => {
+      call.grid.pageSizeOverride = n;
+      call.grid.layout();
+      return call.layoutState();
+    },
+    /** Promise of a fresh stats sample {at, rows, rtt, state} (stats.js). */
+    statsSample: () => stats.poll(),
+    /** Whether the connection details panel is open. */
+    statsPanelOpen: () => statsPanel.open,
   };
   Object.defineProperty(window, 'huddle', { value: Object.freeze(hooks), configurable: false });
 }

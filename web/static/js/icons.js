@@ -16,6 +16,14 @@ const PATHS = {
   screen: '<rect x="2.5" y="3.5" width="19" height="13" rx="2"/><path d="M8 20.5h8"/><path d="M12 16.5v4"/><path d="M12 13V7"/><path d="M9 9.5l3-3 3 3"/>',
   screenOff: '<rect x="2.5" y="3.5" width="19" height="13" rx="2"/><path d="M8 20.5h8"/><path d="M12 16.5v4"/><path d="M9.5 7.5l5 5"/><path d="M14.5 7.5l-5 5"/>',
   pin: '<path d="M9 3.5h6"/><path d="M10 3.5v5.5l-3 3.5h10l-3-3.5V3.5"/><path d="M12 12.5v8"/>',
+  // Connection quality: three bars; style.css dims the ones a level does not reach.
+  signal: '<path class="bar bar--1" d="M5 20v-4"/><path class="bar bar--2" d="M12 20v-9"/><path class="bar bar--3" d="M19 20V5"/>',
+  // Layouts: a 2x2 grid, and one large tile over a strip.
+  grid: '<rect x="3" y="3.5" width="7.5" height="7.5" rx="1.5"/><rect x="13.5" y="3.5" width="7.5" height="7.5" rx="1.5"/><rect x="3" y="13" width="7.5" height="7.5" rx="1.5"/><rect x="13.5" y="13" width="7.5" height="7.5" rx="1.5"/>',
+  speakerView: '<rect x="3" y="3.5" width="18" height="11" rx="1.5"/><rect x="3" y="17" width="5" height="3.5" rx="1"/><rect x="9.5" y="17" width="5" height="3.5" rx="1"/><rect x="16" y="17" width="5" height="3.5" rx="1"/>',
+  stats: '<path d="M4 20.5h16"/><path d="M7 16.5v-5"/><path d="M12 16.5v-11"/><path d="M17 16.5v-8"/>',
+  prev: '<path d="M15 5.5l-6.5 6.5 6.5 6.5"/>',
+  next: '<path d="M9 5.5l6.5 6.5-6.5 6.5"/>',
 };
 
 /** Returns the markup of an icon; decorative, so hidden from screen readers. */

@@ -1,13 +1,17 @@
 // join.js: the join screen.
 //
-// One job: the form before a call: room and name fields with validation, the
-// camera quality (720p, or 1080p for consultation cameras), the camera
-// preview with microphone/camera toggles, and the explanation when the camera
-// or microphone cannot be used (or need not be: an invitation to watch). It
+// One job: the form before a call: room and name fields with validation
+// (locked when an invitation link sets them), the camera quality (720p, or
+// 1080p for consultation cameras), the camera preview with microphone/camera
+// toggles, the microphone level (meter.js), the camera, microphone and
+// speaker lists (devices.js), and the explanation when the camera or
+// microphone cannot be used (or need not be: an invitation to watch). It
 // reports intentions through callbacks and never talks to the server.
 
 import { renderMicButton, renderCamButton } from './icons.js';
 import { CAMERA_QUALITIES } from './media.js';
+import { DevicePicker } from './devices.js';
+import { MicMeter } from './meter.js';
 
 const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -23,7 +27,8 @@ export function validate(room, name) {
 export class JoinScreen {
   /**
    * @param {{onJoin(room: string, name: string): void, onToggleMic(): void,
-   *          onToggleCam(): void, onRetryMedia(): void, onQuality(quality: string): void}} actions
+   *          onToggleCam(): void, onRetryMedia(): void, onQuality(quality: string): void,
+   *          onDevice(kind: string, deviceId: string): void}} actions
    */
   constructor(actions) {
     const $ = (id) => document.getElementById(id);
@@ -44,6 +49,16 @@ export class JoinScreen {
     this.toggles = this.micBtn.parentElement;
     this.qualitySelect = $('camera-quality');
     this.qualityField = this.qualitySelect.closest('.field');
+    this.devicesEl = $('devices');
+    this.devices = new DevicePicker(
+      { videoinput: $('camera-select'), audioinput: $('mic-select'), audiooutput: $('speaker-select'), hint: $('devices-hint') },
+      (kind, id) => actions.onDevice(kind, id),
+    );
+    this.meter = new MicMeter($('mic-meter'), $('mic-meter-gauge'));
+    this.meterLabel = $('mic-meter-label');
+    // Fill the lists now; names follow once access is allowed (setMedia).
+    this.devices.refresh();
+    this.stream = null;
 
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -85,15 +100,29 @@ export class JoinScreen {
     this.screen.hidden = false;
     if (lead) this.lead.textContent = lead;
     this.setBusy(false);
+    this.#meterOn();
   }
 
   hide() {
     this.screen.hidden = true;
+    // Nobody sees the meter during the call: stop reading the microphone.
+    this.meter.attach(null);
+  }
+
+  /** The room comes from an invitation link: shown, not editable. */
+  lockRoom() {
+    this.#lock(this.room, 'room-hint', 'Set by your invitation link.');
+  }
+
+  /** The name comes from the invitation (the server uses the token's): shown, not editable. */
+  lockName() {
+    this.#lock(this.name, 'name-hint', 'From your invitation. Shown to everyone in the room.');
   }
 
   /** Focuses the first empty field, so keyboard users can type at once. */
   focusFirst() {
-    (this.room.value ? this.name.value ? this.button : this.name : this.room).focus();
+    const editable = (el) => !el.readOnly && !el.value;
+    (editable(this.room) ? this.room : editable(this.name) ? this.name : this.button).focus();
   }
 
   setBusy(busy) {
@@ -119,6 +148,10 @@ export class JoinScreen {
    */
   setMedia(stream, message) {
     this.qualityField.hidden = false;
+    this.devicesEl.hidden = false;
+    this.stream = stream;
+    this.devices.setStream(stream);
+    this.#meterOn();
     this.mediaMessage.classList.remove('media-message--info');
     this.preview.srcObject = stream;
     if (stream) this.preview.play().catch(() => {});
@@ -143,6 +176,9 @@ export class JoinScreen {
    */
   setReceiveOnly(text) {
     this.preview.srcObject = null;
+    this.stream = null;
+    this.meter.attach(null);
+    this.devicesEl.hidden = true;
     this.hasVideo = false;
     this.previewStatus.textContent = 'Watching';
     this.mediaMessage.hidden = false;
@@ -160,10 +196,24 @@ export class JoinScreen {
   /** Renders the two toggles from the current local state. */
   setToggles(micMuted, camOff) {
     renderMicButton(this.micBtn, micMuted);
+    // A flat meter on a muted microphone is expected, not a fault: say which.
+    this.meterLabel.textContent = micMuted ? 'Microphone muted' : 'Microphone level';
     renderCamButton(this.camBtn, camOff);
     this.camOff = camOff;
     if (this.hasVideo) this.previewStatus.textContent = camOff ? 'Camera off' : '';
     this.#updatePreview();
+  }
+
+  #meterOn() {
+    const track = this.stream ? this.stream.getAudioTracks()[0] || null : null;
+    this.meter.attach(this.screen.hidden ? null : track);
+  }
+
+  #lock(input, hintId, hint) {
+    input.readOnly = true;
+    input.classList.add('field__input--locked');
+    const el = document.getElementById(hintId);
+    if (el) el.textContent = hint;
   }
 
   #updatePreview() {

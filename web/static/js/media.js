@@ -1,7 +1,8 @@
 // media.js: getting the local camera and microphone.
 //
 // One job: ask for audio+video (1280x720, or 1920x1080 for a consultation
-// camera that must show fine detail), fall back to whichever of the two
+// camera that must show fine detail) from the devices the user chose
+// (devices.js), fall back to the defaults and to whichever of the two
 // exists, and turn getUserMedia's exceptions into a sentence a clinician or a
 // teacher can act on. Joining without media (receive-only) stays possible,
 // and so is asking for one device alone (a microphone the host allowed mid
@@ -10,16 +11,27 @@
 /** Camera qualities the join screen offers; the value is also the ?camera= URL parameter. */
 export const CAMERA_QUALITIES = ['720', '1080'];
 
-/** Constraints for a camera quality. `ideal` lets a smaller camera still start. */
-function videoConstraints(quality) {
+/**
+ * Constraints for a camera quality. `ideal` lets a smaller camera still start.
+ * deviceId, when given, is the camera the user chose (devices.js).
+ */
+function videoConstraints(quality, deviceId) {
   const hd = quality === '1080';
-  return {
+  const c = {
     width: { ideal: hd ? 1920 : 1280 },
     height: { ideal: hd ? 1080 : 720 },
     frameRate: { ideal: 30 },
   };
+  if (deviceId) c.deviceId = { exact: deviceId };
+  return c;
 }
-const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+/** Microphone constraints; deviceId, when given, is the microphone the user chose. */
+function audioConstraints(deviceId) {
+  const c = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  if (deviceId) c.deviceId = { exact: deviceId };
+  return c;
+}
 
 const INSECURE = 'This page cannot use a camera or microphone because it was not opened over a secure (https) connection.';
 
@@ -28,10 +40,11 @@ const INSECURE = 'This page cannot use a camera or microphone because it was not
  * user-facing explanation when something is missing, otherwise null. audio
  * and video say which devices to ask for (both by default); a device the
  * user may not use is never asked for, so its permission prompt never shows.
- * @param {{quality?: '720'|'1080', audio?: boolean, video?: boolean}} [opts]
+ * audioDevice and videoDevice are the ids the user chose ('' or absent: the
+ * browser's default); a chosen device that is gone falls back to the default.
+ * @param {{quality?: '720'|'1080', audio?: boolean, video?: boolean, audioDevice?: string, videoDevice?: string}} [opts]
  */
-export async function getLocalMedia({ quality = '720', audio = true, video: wantVideo = true } = {}) {
-  const video = videoConstraints(quality);
+export async function getLocalMedia({ quality = '720', audio = true, video: wantVideo = true, audioDevice = '', videoDevice = '' } = {}) {
   const md = navigator.mediaDevices;
   if (!md || !md.getUserMedia) {
     return { stream: null, message: `${INSECURE} You can still join to watch and listen.` };
@@ -39,18 +52,29 @@ export async function getLocalMedia({ quality = '720', audio = true, video: want
   if (!audio || !wantVideo) {
     if (!audio && !wantVideo) return { stream: null, message: null };
     const kind = audio ? 'audio' : 'video';
-    const { track, message } = await getLocalTrack(kind, { quality });
+    const { track, message } = await getLocalTrack(kind, { quality, deviceId: audio ? audioDevice : videoDevice });
     return { stream: track ? new MediaStream([track]) : null, message };
   }
+  if (audioDevice || videoDevice) {
+    try {
+      return { stream: await md.getUserMedia({ audio: audioConstraints(audioDevice), video: videoConstraints(quality, videoDevice) }), message: null };
+    } catch (err) {
+      // A refusal stands; anything else (unplugged since it was chosen, in
+      // use): try the defaults, one by one if need be, as below.
+      if (err.name === 'NotAllowedError' || err.name === 'SecurityError') return { stream: null, message: explain(err) };
+    }
+  }
+  const audioDefault = audioConstraints('');
+  const video = videoConstraints(quality, '');
   try {
-    return { stream: await md.getUserMedia({ audio: AUDIO, video }), message: null };
+    return { stream: await md.getUserMedia({ audio: audioDefault, video }), message: null };
   } catch (err) {
     // A refusal applies to both devices: asking again one by one would only
     // show more prompts. Anything else may concern one device, so try each.
     if (err.name === 'NotAllowedError' || err.name === 'SecurityError') {
       return { stream: null, message: explain(err) };
     }
-    const audioOnly = await tryGet(md, { audio: AUDIO });
+    const audioOnly = await tryGet(md, { audio: audioDefault });
     if (audioOnly) {
       return { stream: audioOnly, message: `No camera (${short(err)}). Others will hear you but not see you.` };
     }
@@ -67,14 +91,21 @@ export async function getLocalMedia({ quality = '720', audio = true, video: want
  * lets us use the microphone during a call. Resolves with {track, message}:
  * the track, or null and a sentence saying why not.
  * @param {'audio'|'video'} kind
- * @param {{quality?: '720'|'1080'}} [opts]
+ * @param {{quality?: '720'|'1080', deviceId?: string}} [opts]
  */
-export async function getLocalTrack(kind, { quality = '720' } = {}) {
+export async function getLocalTrack(kind, { quality = '720', deviceId = '' } = {}) {
   const md = navigator.mediaDevices;
   if (!md || !md.getUserMedia) return { track: null, message: INSECURE };
-  const constraints = kind === 'audio' ? { audio: AUDIO } : { video: videoConstraints(quality) };
+  const constraints = (id) => (kind === 'audio' ? { audio: audioConstraints(id) } : { video: videoConstraints(quality, id) });
   try {
-    const stream = await md.getUserMedia(constraints);
+    let stream;
+    try {
+      stream = await md.getUserMedia(constraints(deviceId));
+    } catch (err) {
+      // A chosen device that is gone: fall back to the default one.
+      if (!deviceId || (err.name !== 'OverconstrainedError' && err.name !== 'NotFoundError')) throw err;
+      stream = await md.getUserMedia(constraints(''));
+    }
     const track = (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks())[0] || null;
     return track ? { track, message: null } : { track: null, message: explainOne(kind, null) };
   } catch (err) {

@@ -184,6 +184,19 @@ export class Publisher {
     return source;
   }
 
+  /**
+   * The server announced one of our tracks (`track_published`: its media
+   * now arrives). A `mute` sent before that can come too early for the
+   * server, which knows a track only once media flows, so say again whether
+   * it is muted when the server's flag differs from ours (a microphone muted
+   * before joining, or before a reconnect).
+   */
+  syncMute(track) {
+    const entry = [...this.local.values()].find((e) => e.trackId === track.id);
+    if (!entry || entry.blocked || !!track.muted === entry.muted) return;
+    this.#sendMute(entry);
+  }
+
   /** The server's trackId of our track of this kind ('audio'/'video': mic/camera), or null before the answer. */
   trackIdOf(kind) {
     return this.local.get(SOURCE_BY_KIND[kind] || kind)?.trackId ?? null;
@@ -327,6 +340,8 @@ export class Publisher {
   }
 
   #sendMute(entry) {
-    this.signaling.send('mute', { trackId: entry.trackId, muted: entry.muted });
+    // Advisory: a refusal (the track is not flowing yet) is logged, not shown;
+    // syncMute repeats it once the server has the track.
+    this.signaling.notify('mute', { trackId: entry.trackId, muted: entry.muted });
   }
 }

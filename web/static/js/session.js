@@ -19,8 +19,18 @@
 //   grants            {grants, previous, dropped}   an admin changed our grants; dropped: the sources
 //                                                   we stopped sending because they are no longer allowed
 //   moderator-mute    {source, muted}               a moderator muted or unmuted one of our tracks
+//   joined            {participantId, room}         `joined` arrived; comes before the `participant`
+//                                                   events for the people already there
+//   room-state        {roomState}                   RoomState from `joined` and every `room_state`
+//   media-failed      {target}                      a PeerConnection failed ('publish' | 'subscribe')
 //   error             {code, message}               server `error`s and local failures
-//   closed            {expected}                    the socket closed; expected after leave()
+//   closed            {expected, code, error}       the socket closed; expected after leave(); code:
+//                                                   the WebSocket close code; error: the code of the
+//                                                   last server `error` not tied to a request (why
+//                                                   the server ended the session), or null
+//
+// Message types Session does not handle reach the handlers registered with
+// an Extensions object (extensions.js) given to the constructor.
 
 import { Signaling } from './signaling.js';
 import { Peer } from './peer.js';
@@ -37,9 +47,14 @@ function groupOf(t) {
 }
 
 export class Session extends EventTarget {
-  constructor(url) {
+  /**
+   * @param {string} [url]  the signalling endpoint (default: this page's host)
+   * @param {{extensions?: import('./extensions.js').Extensions}} [opts]
+   */
+  constructor(url, { extensions = null } = {}) {
     super();
     this.url = url;
+    this.extensions = extensions;
     this.state = 'idle';
     this.participantId = null;
     this.room = null;
@@ -49,6 +64,8 @@ export class Session extends EventTarget {
     this.role = null;
     this.grants = null;
     this.policy = null;
+    this.roomState = null; // RoomState (issue 7) from `joined` / `room_state`; null from older servers
+    this.lastError = null; // code of the last server `error` not tied to a request
     this.participants = new Map(); // id -> {id, name}, without us
     this.tracks = new Map(); // trackId -> Track metadata (PROTOCOL.md)
     this.received = new Map(); // trackId -> MediaStreamTrack bound by the subscriber
@@ -193,7 +210,10 @@ export class Session extends EventTarget {
     sig.on('joined', (d) => this.#onJoined(d));
     sig.on('participant_joined', (d) => this.#addParticipant(d.participant));
     sig.on('participant_left', (d) => this.#removeParticipant(d.participantId));
-    sig.on('track_published', (d) => this.#putTrack(d.track));
+    sig.on('track_published', (d) => {
+      this.#putTrack(d.track);
+      if (d.track) this.publisher?.syncMute(d.track);
+    });
     sig.on('track_muted', (d) => this.#putTrack(d.track));
     sig.on('track_unpublished', (d) => this.#dropTrack(d.track));
     sig.on('subscribe_offer', (d) => this.subscriber?.handleOffer(d));
@@ -215,18 +235,70 @@ export class Session extends EventTarget {
       const source = this.publisher?.moderatorMute(d.trackId, muted);
       if (source) this.#emit('moderator-mute', { source, muted });
     });
-    sig.on('error', (d) => this.#emit('error', { code: d.code, message: d.message }));
-    sig.onClose(({ expected }) => {
+    sig.on('room_state', (d) => this.#setRoomState(d));
+    sig.on('error', (d) => {
+      this.lastError = d.code || null;
+      this.#emit('error', { code: d.code, message: d.message });
+    });
+    sig.onClose(({ expected, code }) => {
       if (this.state === 'left') return;
       this.#teardown();
       this.#setState('left');
-      this.#emit('closed', { expected });
+      this.#emit('closed', { expected, code, error: this.lastError });
     });
+    this.extensions?.attach(sig, this);
+  }
+
+  /**
+   * Whether media flows on the PeerConnections that have something to carry:
+   * 'none' (nothing to send or receive), 'connecting', 'connected' or
+   * 'failed'. The publish PC counts once we publish, the subscribe PC once
+   * someone else publishes.
+   */
+  mediaState() {
+    if (this.state !== 'joined') return this.state === 'left' ? 'failed' : 'connecting';
+    const peers = [];
+    if (this.publisher && this.publisher.sources().length > 0) peers.push(this.publisher.peer);
+    const others = [...this.tracks.values()].some((t) => t.participantId !== this.participantId);
+    if (this.subscriber && others) peers.push(this.subscriber.peer);
+    if (peers.length === 0) return 'none';
+    const states = peers.map((p) => p.pc.connectionState);
+    if (states.includes('failed') || states.includes('closed')) return 'failed';
+    return states.every((st) => st === 'connected') ? 'connected' : 'connecting';
+  }
+
+  /**
+   * Resolves once media flows (mediaState() 'connected', or 'none' when
+   * there is nothing to carry); rejects with code 'media_failed' if a PC
+   * fails or the session ends, 'media_timeout' after timeoutMs.
+   */
+  waitForMedia(timeoutMs) {
+    return new Promise((resolve, reject) => {
+      const fail = (code, message) => reject(Object.assign(new Error(message), { code }));
+      const started = performance.now();
+      const check = () => {
+        const st = this.mediaState();
+        if (st === 'connected' || st === 'none') resolve();
+        else if (st === 'failed') fail('media_failed', 'the media connection failed');
+        else if (performance.now() - started > timeoutMs) fail('media_timeout', 'media did not start flowing');
+        else setTimeout(check, 100);
+      };
+      check();
+    });
+  }
+
+  #setRoomState(d) {
+    if (!d || typeof d !== 'object') return;
+    this.roomState = d;
+    this.#emit('room-state', { roomState: d });
   }
 
   #onJoined(d) {
     this.participantId = d.participantId;
     this.room = d.room;
+    // First, so the UI can drop what it showed of an earlier session before
+    // the participants below arrive (a reconnect rebuilds the room).
+    this.#emit('joined', { participantId: d.participantId, room: d.room });
     this.identity = d.identity ?? null;
     this.role = d.role ?? null;
     this.grants = d.grants ?? null;
@@ -235,10 +307,8 @@ export class Session extends EventTarget {
 
     const pubPeer = new Peer('publish', config, this.signaling);
     const subPeer = new Peer('subscribe', config, this.signaling);
-    const failed = (which) => () =>
-      this.#emit('error', { code: 'media_failed', message: `The ${which} media connection failed.` });
-    pubPeer.onFailed = failed('sending');
-    subPeer.onFailed = failed('receiving');
+    // A failed PC is not an error to show: the app reconnects (reconnect.js).
+    for (const peer of [pubPeer, subPeer]) peer.onFailed = () => this.#emit('media-failed', { target: peer.target });
     this.publisher = new Publisher(pubPeer, this.signaling);
     this.subscriber = new Subscriber(subPeer, this.signaling, {
       onBind: (trackId, track) => {
@@ -254,6 +324,7 @@ export class Session extends EventTarget {
 
     for (const p of d.participants || []) this.#addParticipant(p);
     for (const t of d.tracks || []) this.#putTrack(t);
+    if (d.roomState) this.#setRoomState(d.roomState);
   }
 
   /**

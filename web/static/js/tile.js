@@ -2,12 +2,13 @@
 //
 // One job: show one person or one screen share: the video (or an initials
 // avatar while there is no picture), the name, a muted-microphone badge,
-// whether they speak, whether the server paused the video for bandwidth, and
-// a pin button. A remote tile holds one MediaStream with that participant's
+// the connection quality (good/fair/poor, quality.js), whether they speak,
+// whether the server paused the video for bandwidth, and a pin button. A remote tile holds one MediaStream with that participant's
 // audio and video and plays it through its <video> element, so sound and
 // picture stay in sync.
 
 import { icon } from './icons.js';
+import { QUALITY_TEXT } from './quality.js';
 import { playWithSound, forget } from './autoplay.js';
 
 // Muted, distinguishable avatar colours that keep white initials readable
@@ -69,7 +70,15 @@ export class Tile {
     mic.append(micText);
     const nameEl = document.createElement('span');
     nameEl.className = 'tile__name';
-    label.append(mic, nameEl);
+    // Connection quality: bars for the eye, words for screen readers; hidden until measured.
+    const quality = document.createElement('span');
+    quality.className = 'tile__quality';
+    quality.hidden = true;
+    quality.innerHTML = icon('signal');
+    const qualityText = document.createElement('span');
+    qualityText.className = 'visually-hidden';
+    quality.append(qualityText);
+    label.append(mic, quality, nameEl);
 
     // Polite live region that stays in the DOM (an inserted one is often not
     // read): its text appears when the server pauses this video.
@@ -102,6 +111,8 @@ export class Tile {
     this.avatar = avatar;
     this.micEl = mic;
     this.nameEl = nameEl;
+    this.qualityEl = quality;
+    this.qualityText = qualityText;
 
     // The picture appears only once frames arrive; until then the avatar
     // stays, instead of a black box.
@@ -151,6 +162,30 @@ export class Tile {
     const text = state === 'paused' ? PAUSE_NOTICES[st.reason] || '' : '';
     if (this.notice.textContent !== text) this.notice.textContent = text;
     this.el.classList.toggle('tile--paused', !!text);
+  }
+
+  /**
+   * Shows the connection quality: level 'good' | 'fair' | 'poor', or
+   * 'unknown' (hidden); detail is the tooltip with the figures.
+   */
+  setQuality(level, detail = '') {
+    const known = level === 'good' || level === 'fair' || level === 'poor';
+    this.qualityEl.hidden = !known;
+    this.el.dataset.quality = known ? level : '';
+    if (!known) return;
+    this.qualityEl.dataset.level = level;
+    this.qualityEl.title = detail || QUALITY_TEXT[level];
+    if (this.qualityText.textContent !== QUALITY_TEXT[level]) this.qualityText.textContent = QUALITY_TEXT[level];
+  }
+
+  /**
+   * Plays this tile's sound through the output device deviceId ('' the
+   * default) where the browser can choose (setSinkId).
+   */
+  setAudioOutput(deviceId) {
+    if (this.local || typeof this.video.setSinkId !== 'function') return;
+    if ((this.video.sinkId || '') === (deviceId || '')) return;
+    this.video.setSinkId(deviceId || '').catch((err) => console.warn('huddle: cannot use the chosen speaker', err));
   }
 
   /** Puts track (or nothing) in place of this tile's track of that kind. */

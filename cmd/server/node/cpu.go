@@ -1,0 +1,35 @@
+package node
+
+import (
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// cpuMeter measures the share of the machine's CPU this process used since the last call, for the load
+// a cluster node reports. Safe for concurrent use.
+type cpuMeter struct {
+	mu       sync.Mutex
+	lastCPU  time.Duration
+	lastWall time.Time
+}
+
+// share returns the CPU used since the previous call as a share of all cores (0..1); the first call
+// measures from process start.
+func (m *cpuMeter) share() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	used, wall := cpu-m.lastCPU, now.Sub(m.lastWall)
+	m.lastCPU, m.lastWall = cpu, now
+	if wall <= 0 || wall > 24*time.Hour { // the first call
+		return 0
+	}
+	return min(1, float64(used)/float64(wall)/float64(runtime.NumCPU()))
+}

@@ -1,0 +1,377 @@
+package web_test
+
+// A conference in the bundled client: three people in one room see each
+// other, the one who speaks is highlighted, speaker view shows them large,
+// pages of tiles pause the video of tiles not on screen, every tile shows its
+// connection quality, and the connection details panel lists what flows.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// conferenceTile is one entry of window.huddle.remoteTiles() with the fields this test reads.
+type conferenceTile struct {
+	ParticipantID string `json:"participantId"`
+	TileID        string `json:"tileId"`
+	Name          string `json:"name"`
+	TrackID       string `json:"trackId"`
+	VideoWidth    int64  `json:"videoWidth"`
+	Featured      bool   `json:"featured"`
+	Speaking      bool   `json:"speaking"`
+	OnPage        bool   `json:"onPage"`
+	Quality       string `json:"quality"`
+}
+
+// layoutView is window.huddle.layout().
+type layoutView struct {
+	View     string   `json:"view"`
+	Featured string   `json:"featured"`
+	Page     int      `json:"page"`
+	Pages    int      `json:"pages"`
+	Visible  []string `json:"visible"`
+}
+
+type conference struct {
+	tabs []*tab
+	ids  map[*tab]string
+	dir  string
+}
+
+// TestBrowserConference: three tabs in one room (dev mode). Each shows three
+// tiles (two remote and its own) and decodes both others. With B's and C's
+// microphones muted only A's fake microphone beeps: B and C outline A's tile
+// and, in speaker view, show A large. Then pages, quality and stats.
+func TestBrowserConference(t *testing.T) {
+	browser := startBrowser(t)
+	n := startNode(t, "")
+	c := &conference{ids: map[*tab]string{}, dir: artifactsDir(t)}
+	for _, name := range []string{"A", "B", "C"} {
+		c.tabs = append(c.tabs, openTab(t, browser, name))
+	}
+	for _, tb := range c.tabs {
+		installScript(t, tb, wireTapJS)
+	}
+	var wg sync.WaitGroup
+	for _, tb := range c.tabs {
+		wg.Go(func() {
+			if err := tb.Navigate(joinURL(n.URL(), "grand-rounds", "Dr "+tb.Name), 20*time.Second); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for _, tb := range c.tabs {
+		waitState(t, tb, "joined", 20*time.Second)
+		id, err := evalJS[string](tb.Ctx, `window.huddle.participantId`)
+		if err != nil || id == "" {
+			t.Fatalf("tab %s: no participant id: %v", tb.Name, err)
+		}
+		c.ids[tb] = id
+	}
+
+	// Everyone sees three tiles and decodes the two others.
+	start := time.Now()
+	for _, tb := range c.tabs {
+		for _, other := range c.tabs {
+			if other == tb {
+				continue
+			}
+			if _, err := waitVideoFrom(tb, c.ids[other], 30*time.Second); err != nil {
+				t.Fatalf("%v", err)
+			}
+		}
+		tiles, err := evalJS[int](tb.Ctx, `document.querySelectorAll('#grid > .tile').length`)
+		if err != nil || tiles != 3 {
+			t.Errorf("tab %s: %d tiles (err %v), want 3 (two remote and its own)", tb.Name, tiles, err)
+		}
+	}
+	t.Logf("all three tabs decode both others %v after joining", time.Since(start).Round(time.Millisecond))
+
+	c.checkActiveSpeaker(t)
+	c.checkSpeakerView(t)
+	c.checkPages(t)
+	c.checkQuality(t)
+	c.checkStatsPanel(t)
+}
+
+// checkActiveSpeaker mutes B's and C's microphones, so that A's fake
+// microphone is the only one beeping, and waits for B and C to outline A's
+// tile while A's list of speakers holds A alone.
+func (c *conference) checkActiveSpeaker(t *testing.T) {
+	t.Helper()
+	a, b, cc := c.tabs[0], c.tabs[1], c.tabs[2]
+	for _, tb := range []*tab{b, cc} {
+		clickByID(t, tb, "toggle-mic")
+	}
+	for _, tb := range []*tab{b, cc} {
+		// Generous: on a loaded machine the fake microphone's beeps reach the
+		// server late, and the server hears speech only above about -50 dBov.
+		tiles, err := waitJS(tb.Ctx, 30*time.Second, 100*time.Millisecond, `window.huddle.remoteTiles()`, func(ts []conferenceTile) bool {
+			for _, tl := range ts {
+				if tl.ParticipantID == c.ids[a] && tl.Speaking {
+					return true
+				}
+			}
+			return false
+		})
+		if err != nil {
+			heard, _ := wireReceived(tb, "active_speakers")
+			t.Fatalf("tab %s: A's tile never highlighted as speaking: %v (tiles %+v; active_speakers received: %d, last %s)",
+				tb.Name, err, tiles, len(heard), lastData(heard))
+		}
+	}
+	// Only A speaks: the server's list (the same for everyone) names A alone.
+	speakers, err := waitJS(a.Ctx, 10*time.Second, 100*time.Millisecond, `window.huddle.speakers().map(s => s.participantId)`,
+		func(ids []string) bool { return len(ids) == 1 && ids[0] == c.ids[a] })
+	if err != nil {
+		t.Errorf("speakers %q, want only A (%s) once B and C are muted: %v", speakers, c.ids[a], err)
+	}
+	// In A's own view the others are not outlined (their microphones are muted).
+	if tiles, err := evalJS[[]conferenceTile](a.Ctx, `window.huddle.remoteTiles()`); err == nil {
+		for _, tl := range tiles {
+			if tl.Speaking {
+				t.Errorf("tab A: muted participant %s outlined as speaking", tl.Name)
+			}
+		}
+	}
+	if path, err := saveScreenshot(b.Ctx, c.dir, "conference-grid-B-A-speaking"); err == nil {
+		t.Logf("B's grid with A speaking: %s", path)
+	}
+}
+
+// checkSpeakerView switches B to speaker view with its header button: A (who
+// speaks) becomes the large tile, the others a strip under it.
+func (c *conference) checkSpeakerView(t *testing.T) {
+	t.Helper()
+	a, b := c.tabs[0], c.tabs[1]
+	clickByID(t, b, "toggle-layout")
+	l, err := waitJS(b.Ctx, 10*time.Second, 100*time.Millisecond, `window.huddle.layout()`,
+		func(l layoutView) bool { return l.View == "speaker" && l.Featured == c.ids[a] })
+	if err != nil {
+		t.Fatalf("tab B: speaker view does not feature A (%s): %v (layout %+v)", c.ids[a], err, l)
+	}
+	type sizes struct {
+		Pressed  string    `json:"pressed"`
+		Featured float64   `json:"featured"`
+		Others   []float64 `json:"others"`
+	}
+	s, err := waitJS(b.Ctx, 5*time.Second, 100*time.Millisecond, `(() => {
+	  const tiles = [...document.querySelectorAll('#grid > .tile')];
+	  const f = tiles.find(t => t.classList.contains('tile--featured'));
+	  return {pressed: document.getElementById('toggle-layout').getAttribute('aria-pressed'),
+	          featured: f ? f.getBoundingClientRect().width : 0,
+	          others: tiles.filter(t => t !== f).map(t => t.getBoundingClientRect().width)};
+	})()`, func(s sizes) bool { return s.Featured > 0 && len(s.Others) == 2 })
+	if err != nil {
+		t.Fatalf("tab B: speaker view layout: %v (saw %+v)", err, s)
+	}
+	for _, w := range s.Others {
+		if w*1.5 > s.Featured {
+			t.Errorf("tab B: speaker view: featured tile %.0f px wide, a strip tile %.0f px: want the speaker much larger", s.Featured, w)
+		}
+	}
+	if s.Pressed != "true" {
+		t.Errorf("tab B: layout button aria-pressed %q in speaker view, want true", s.Pressed)
+	}
+	checkLayout(t, b, "speaker view 1280x800")
+	if path, err := saveScreenshot(b.Ctx, c.dir, "conference-speaker-view-B"); err == nil {
+		t.Logf("B in speaker view: %s", path)
+	}
+	clickByID(t, b, "toggle-layout")
+	if l, err := waitJS(b.Ctx, 5*time.Second, 100*time.Millisecond, `window.huddle.layout()`,
+		func(l layoutView) bool { return l.View == "grid" && l.Featured == "" }); err != nil {
+		t.Errorf("tab B: back to the grid: %v (layout %+v)", err, l)
+	}
+}
+
+// checkPages gives C pages of two tiles: the tile on page 2 is hidden and its
+// video paused on the server (track_settings paused, stream_state paused by
+// the subscriber); turning the page shows it and its video flows again.
+func (c *conference) checkPages(t *testing.T) {
+	t.Helper()
+	cc := c.tabs[2]
+	l, err := evalJS[layoutView](cc.Ctx, `window.huddle.setPageSize(2)`)
+	if err != nil || l.Pages != 2 || len(l.Visible) != 2 {
+		t.Fatalf("tab C: pages of two: layout %+v (err %v), want 2 pages of which 2 tiles visible", l, err)
+	}
+	tiles, err := evalJS[[]conferenceTile](cc.Ctx, `window.huddle.remoteTiles()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var off conferenceTile
+	for _, tl := range tiles {
+		if !tl.OnPage {
+			off = tl
+		}
+	}
+	if off.TrackID == "" {
+		t.Fatalf("tab C: no remote tile off the page: %+v", tiles)
+	}
+	pager, err := evalJS[string](cc.Ctx, `(() => { const p = document.getElementById('pager'); return p.hidden ? '' : p.textContent.trim(); })()`)
+	if err != nil || !strings.Contains(pager, "Page 1 of 2") {
+		t.Errorf("tab C: pager %q (err %v), want it shown with \"Page 1 of 2\"", pager, err)
+	}
+	paused := func(want bool) {
+		t.Helper()
+		js := fmt.Sprintf(`(async () => {
+		  const s = window.huddle.adaptiveSettings(%q);
+		  const v = (await window.huddle.remoteVideoStats()).find(x => x.trackId === %q) || {};
+		  return {sent: s ? s.paused : null, state: v.state || '', reason: v.reason || '', frames: v.framesDecoded || 0};
+		})()`, off.TrackID, off.TrackID)
+		type view struct {
+			Sent   *bool  `json:"sent"`
+			State  string `json:"state"`
+			Reason string `json:"reason"`
+			Frames int64  `json:"frames"`
+		}
+		var prev int64 = -1
+		v, err := waitJS(cc.Ctx, 10*time.Second, 200*time.Millisecond, js, func(v view) bool {
+			rising := prev >= 0 && v.Frames > prev
+			prev = v.Frames
+			if want {
+				return v.Sent != nil && *v.Sent && v.State == "paused" && v.Reason == "subscriber"
+			}
+			return v.Sent != nil && !*v.Sent && v.State == "active" && rising
+		})
+		if err != nil {
+			t.Errorf("tab C: %s's video with its tile %s: want paused=%v on the server: %v (saw %+v)",
+				off.Name, map[bool]string{true: "off the page", false: "back on the page"}[want], want, err, v)
+		}
+	}
+	paused(true)
+	if path, err := saveScreenshot(cc.Ctx, c.dir, "conference-pages-C-page1"); err == nil {
+		t.Logf("C with pages of two: %s", path)
+	}
+	if _, err := evalJS[bool](cc.Ctx, `(document.querySelector('#pager [data-page="next"]').click(), true)`); err != nil {
+		t.Fatalf("tab C: next page: %v", err)
+	}
+	l, err = waitJS(cc.Ctx, 5*time.Second, 100*time.Millisecond, `window.huddle.layout()`, func(l layoutView) bool { return l.Page == 1 })
+	if err != nil || !slices.Contains(l.Visible, off.TileID) {
+		t.Errorf("tab C: page 2 shows %v (err %v), want %s's tile", l.Visible, err, off.Name)
+	}
+	paused(false)
+	if _, err := evalJS[layoutView](cc.Ctx, `window.huddle.setPageSize(0)`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkQuality: on loopback every tile, ours included, says its connection is good, in words too.
+func (c *conference) checkQuality(t *testing.T) {
+	t.Helper()
+	a := c.tabs[0]
+	type view struct {
+		Tiles []conferenceTile `json:"tiles"`
+		Local string           `json:"local"`
+		Words []string         `json:"words"`
+	}
+	v, err := waitJS(a.Ctx, 15*time.Second, 250*time.Millisecond, `({tiles: window.huddle.remoteTiles(),
+	  local: document.querySelector('#grid > .tile--local').dataset.quality || '',
+	  words: [...document.querySelectorAll('#grid > .tile .tile__quality:not([hidden]) .visually-hidden')].map(e => e.textContent)})`,
+		func(v view) bool {
+			if v.Local != "good" || len(v.Tiles) != 2 {
+				return false
+			}
+			for _, tl := range v.Tiles {
+				if tl.Quality != "good" {
+					return false
+				}
+			}
+			return true
+		})
+	if err != nil {
+		t.Errorf("tab A: want every tile's connection quality good on loopback: %v (saw %+v)", err, v)
+	}
+	if len(v.Words) != 3 || !slices.Contains(v.Words, "Connection good") {
+		t.Errorf("tab A: quality words for screen readers %q, want \"Connection good\" on the three tiles", v.Words)
+	}
+}
+
+// checkStatsPanel opens the connection details from the header: the sample
+// lists what we send (three simulcast layers of the camera, the microphone)
+// and what we receive from each other participant, with figures.
+func (c *conference) checkStatsPanel(t *testing.T) {
+	t.Helper()
+	a := c.tabs[0]
+	type row struct {
+		Direction     string   `json:"direction"`
+		ParticipantID *string  `json:"participantId"`
+		Source        string   `json:"source"`
+		Kind          string   `json:"kind"`
+		Rid           string   `json:"rid"`
+		Width         int64    `json:"width"`
+		FPS           float64  `json:"fps"`
+		Bitrate       int64    `json:"bitrate"`
+		RTT           *int64   `json:"rtt"`
+		Loss          *float64 `json:"loss"`
+	}
+	type sample struct {
+		Rows []row `json:"rows"`
+	}
+	clickByID(t, a, "toggle-stats")
+	s, err := waitJS(a.Ctx, 10*time.Second, 500*time.Millisecond, `window.huddle.statsSample()`, func(s sample) bool {
+		out, in := 0, map[string]bool{}
+		for _, r := range s.Rows {
+			if r.Direction == "out" && r.Kind == "video" && r.Bitrate > 0 {
+				out++
+			}
+			if r.Direction == "in" && r.Kind == "video" && r.ParticipantID != nil && r.Width > 0 && r.FPS > 0 && r.Bitrate > 0 && r.RTT != nil && r.Loss != nil {
+				in[*r.ParticipantID] = true
+			}
+		}
+		return out >= 1 && len(in) == 2
+	})
+	if err != nil {
+		t.Errorf("tab A: stats sample %+v: want our camera sending and video with size, rate, bitrate, RTT and loss from both others: %v", s, err)
+	}
+	panel, err := waitJS(a.Ctx, 5*time.Second, 200*time.Millisecond, `(() => {
+	  const p = document.getElementById('stats-panel');
+	  return {open: !p.hidden, expanded: document.getElementById('toggle-stats').getAttribute('aria-expanded'),
+	          text: p.textContent, rows: p.querySelectorAll('.stats-row').length};
+	})()`, func(p struct {
+		Open     bool   `json:"open"`
+		Expanded string `json:"expanded"`
+		Text     string `json:"text"`
+		Rows     int    `json:"rows"`
+	}) bool {
+		return p.Open && p.Rows >= 4 && strings.Contains(p.Text, "Resolution")
+	})
+	if err != nil {
+		t.Errorf("tab A: stats panel %+v: want it open with rows showing the figures: %v", panel, err)
+	}
+	if panel.Expanded != "true" {
+		t.Errorf("tab A: stats toggle aria-expanded %q while open, want true", panel.Expanded)
+	}
+	for _, word := range []string{"You are sending", "From Dr B", "From Dr C", "Frame rate", "Bitrate", "Round trip", "Packet loss"} {
+		if !strings.Contains(panel.Text, word) {
+			t.Errorf("tab A: stats panel does not say %q", word)
+		}
+	}
+	if path, err := saveScreenshot(a.Ctx, c.dir, "conference-stats-panel-A"); err == nil {
+		t.Logf("A with the connection details: %s", path)
+	}
+	// Escape closes it and gives focus back to the toggle.
+	closed, err := evalJS[bool](a.Ctx, `(() => {
+	  document.getElementById('stats-close').focus();
+	  document.getElementById('stats-panel').dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));
+	  return document.getElementById('stats-panel').hidden && document.activeElement.id === 'toggle-stats';
+	})()`)
+	if err != nil || !closed {
+		t.Errorf("tab A: Escape in the stats panel: closed and focus back on the toggle = %v (err %v)", closed, err)
+	}
+}
+
+// lastData is the data of the last message in msgs, for failure messages.
+func lastData(msgs []wireMsg) string {
+	if len(msgs) == 0 {
+		return "none"
+	}
+	return string(msgs[len(msgs)-1].Data)
+}

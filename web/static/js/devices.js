@@ -1,0 +1,159 @@
+// devices.js: choosing the camera, microphone and speaker before joining.
+//
+// One job: fill the join screen's three device lists from enumerateDevices,
+// show which device is in use, remember the user's choice on this device
+// (localStorage), and say plainly when a kind of device is missing or its
+// names are hidden until access is allowed. It reports choices through a
+// callback and never opens a device itself (media.js does, with the ids
+// chosen here).
+//
+// Speaker choice uses HTMLMediaElement.setSinkId; browsers without it (Safari,
+// Firefox before 116) play through the system's output, and the list is hidden.
+
+const STORE_KEY = 'huddle.devices';
+
+/** The three lists, by enumerateDevices kind. */
+const DEVICE_KINDS = ['videoinput', 'audioinput', 'audiooutput'];
+
+const WORDS = {
+  videoinput: { one: 'Camera', none: 'No camera found' },
+  audioinput: { one: 'Microphone', none: 'No microphone found' },
+  audiooutput: { one: 'Speaker', none: 'No speaker found' },
+};
+
+/** Whether this browser can route a media element's sound to a chosen output. */
+function canChooseSpeaker() {
+  return typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+}
+
+export class DevicePicker {
+  /**
+   * @param {{videoinput: HTMLSelectElement, audioinput: HTMLSelectElement,
+   *          audiooutput: HTMLSelectElement, hint: HTMLElement}} els
+   * @param {(kind: string, deviceId: string) => void} onChange  the user chose a device
+   */
+  constructor(els, onChange) {
+    this.els = els;
+    this.hint = els.hint;
+    this.onChange = onChange;
+    this.prefs = loadPrefs();
+    this.devices = { videoinput: [], audioinput: [], audiooutput: [] };
+    this.present = { videoinput: false, audioinput: false, audiooutput: false }; // listed, even unnamed
+    this.active = { videoinput: '', audioinput: '' }; // ids of the devices the current stream uses
+    this.refreshing = null;
+    for (const kind of DEVICE_KINDS) {
+      els[kind].addEventListener('change', () => {
+        const id = els[kind].value;
+        this.prefs[kind] = id;
+        savePrefs(this.prefs);
+        this.onChange(kind, id);
+      });
+    }
+    const md = navigator.mediaDevices;
+    // A headset plugged in or out: offer it at once.
+    if (md && md.addEventListener) md.addEventListener('devicechange', () => this.refresh());
+  }
+
+  /** The device id the user prefers for kind, '' for the browser's default. */
+  chosen(kind) {
+    return this.prefs[kind] || '';
+  }
+
+  /**
+   * Records which devices stream uses (so the lists show the truth, even
+   * when the browser fell back from a preference) and refreshes the lists.
+   */
+  setStream(stream) {
+    for (const [kind, tracks] of [['videoinput', stream ? stream.getVideoTracks() : []], ['audioinput', stream ? stream.getAudioTracks() : []]]) {
+      const settings = tracks[0] && tracks[0].getSettings ? tracks[0].getSettings() : {};
+      this.active[kind] = settings.deviceId || '';
+    }
+    return this.refresh();
+  }
+
+  /** Re-reads the devices and redraws the lists. Resolves when done. */
+  refresh() {
+    // One enumeration at a time; a burst of devicechange events needs only one.
+    if (!this.refreshing) {
+      this.refreshing = this.#enumerate().finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  /** For tests: {videoinput: [{id, label}], ..., selected: {kind: id}}. */
+  snapshot() {
+    const out = { selected: {} };
+    for (const kind of DEVICE_KINDS) {
+      out[kind] = this.devices[kind].map((d) => ({ id: d.deviceId, label: d.label }));
+      out.selected[kind] = this.els[kind].value;
+    }
+    return out;
+  }
+
+  async #enumerate() {
+    const md = navigator.mediaDevices;
+    let list = [];
+    if (md && md.enumerateDevices) {
+      try {
+        list = await md.enumerateDevices();
+      } catch {
+        list = [];
+      }
+    }
+    // Before access is allowed browsers list one placeholder per kind with
+    // an empty id; it cannot be chosen, so it is not a device here.
+    let hiddenNames = false;
+    const missing = [];
+    for (const kind of DEVICE_KINDS) {
+      const all = list.filter((d) => d.kind === kind);
+      if (all.some((d) => !d.label)) hiddenNames = true;
+      if (all.length === 0 && kind !== 'audiooutput') missing.push(kind);
+      this.present[kind] = all.length > 0;
+      this.devices[kind] = all.filter((d) => d.deviceId);
+    }
+    for (const kind of DEVICE_KINDS) this.#render(kind);
+    this.els.audiooutput.closest('.field').hidden = !canChooseSpeaker() || this.devices.audiooutput.length === 0;
+    let hint = '';
+    if (!md || !md.enumerateDevices) hint = 'This browser cannot list cameras and microphones.';
+    // Both missing: the lists and the join screen's message already say so.
+    else if (missing.length === 1) hint = `${WORDS[missing[0]].none} on this device.`;
+    else if (hiddenNames) hint = 'Device names appear once you allow the camera and microphone.';
+    this.hint.textContent = hint;
+    this.hint.hidden = !hint;
+  }
+
+  #render(kind) {
+    const sel = this.els[kind];
+    const devices = this.devices[kind];
+    const want = kind === 'audiooutput' ? this.prefs[kind] || 'default' : this.active[kind] || this.prefs[kind] || '';
+    sel.textContent = '';
+    if (devices.length === 0) {
+      // A device hidden until access is allowed is still there: say so rather than "none".
+      sel.append(new Option(this.present[kind] ? `Default ${WORDS[kind].one.toLowerCase()}` : WORDS[kind].none, ''));
+      sel.disabled = true;
+      return;
+    }
+    sel.disabled = false;
+    devices.forEach((d, i) => sel.append(new Option(d.label || `${WORDS[kind].one} ${i + 1}`, d.deviceId)));
+    sel.value = devices.some((d) => d.deviceId === want) ? want : devices[0].deviceId;
+  }
+}
+
+function loadPrefs() {
+  try {
+    const v = JSON.parse(localStorage.getItem(STORE_KEY) || '{}');
+    return v && typeof v === 'object' ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+function savePrefs(prefs) {
+  try {
+    localStorage.setItem(STORE_KEY, JSON.stringify(prefs));
+  } catch {
+    // Remembering the choice is a convenience; storage may be disabled.
+  }
+}
