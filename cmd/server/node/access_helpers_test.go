@@ -51,8 +51,8 @@ func adminClient(t *testing.T, n *node.Node) *admin.Client {
 	return &admin.Client{BaseURL: n.URL(), Token: tok}
 }
 
-// joinToken dials and joins room with token; the join's refusal is returned, not fatal.
-func joinToken(t *testing.T, n *node.Node, room, name, token string) (*peer, protocol.Joined, error) {
+// dialToken connects a counting peer that will join with token; it closes when the test ends.
+func dialToken(t *testing.T, n *node.Node, name, token string) *peer {
 	t.Helper()
 	p := &peer{t: t, name: name, received: make(map[string]*trackStats)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -63,7 +63,16 @@ func joinToken(t *testing.T, n *node.Node, room, name, token string) (*peer, pro
 	}
 	p.c = c
 	t.Cleanup(func() { p.close() })
-	joined, err := c.Join(ctx, room, name)
+	return p
+}
+
+// joinToken dials and joins room with token; the join's refusal is returned, not fatal.
+func joinToken(t *testing.T, n *node.Node, room, name, token string) (*peer, protocol.Joined, error) {
+	t.Helper()
+	p := dialToken(t, n, name, token)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	joined, err := p.c.Join(ctx, room, name)
 	return p, joined, err
 }
 

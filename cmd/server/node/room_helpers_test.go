@@ -25,16 +25,10 @@ func roomPolicy(policy auth.Policy) func(*auth.Claims) {
 // says whether the peer waits in the lobby.
 func joinWaiting(t *testing.T, n *node.Node, room, name, token string) (*peer, *client.Admission) {
 	t.Helper()
-	p := &peer{t: t, name: name, received: make(map[string]*trackStats)}
+	p := dialToken(t, n, name, token)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, wsURL(n), client.Options{OnTrack: p.count, Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.c = c
-	t.Cleanup(func() { p.close() })
-	a, err := c.JoinRoom(ctx, room, name)
+	a, err := p.c.JoinRoom(ctx, room, name)
 	if err != nil {
 		t.Fatalf("%s join: %v", name, err)
 	}
