@@ -403,3 +403,122 @@ func emulatePhone(t *testing.T, tb *tab, w, h int64) {
 	}
 	time.Sleep(500 * time.Millisecond) // ResizeObserver re-layout and a repaint
 }
+
+// roomView is what window.huddle.room() and a few neighbours say about the
+// room features of issue 7 (lobby, waiting list, chat, people, hands,
+// layout) in one sample; see web/static/js/hooks.js.
+type roomView struct {
+	State         string       `json:"state"`
+	Connection    string       `json:"connection"`
+	ParticipantID string       `json:"participantId"`
+	Tiles         []remoteTile `json:"tiles"`
+	Banners       []string     `json:"banners"`
+	JoinShown     bool         `json:"joinShown"`
+	Lead          string       `json:"lead"`
+	JoinError     string       `json:"joinError"`
+	Attempts      int          `json:"attempts"`
+	Room          struct {
+		Mode      string `json:"mode"`
+		Moderator bool   `json:"moderator"`
+		Lobby     struct {
+			Waiting bool   `json:"waiting"`
+			Message string `json:"message"`
+		} `json:"lobby"`
+		Waiting []struct {
+			ParticipantID string `json:"participantId"`
+			Name          string `json:"name"`
+			Identity      string `json:"identity"`
+			Since         string `json:"since"`
+		} `json:"waiting"`
+		RoomState struct {
+			ChatEnabled bool     `json:"chatEnabled"`
+			Locked      bool     `json:"locked"`
+			Spotlight   string   `json:"spotlight"`
+			Hands       []string `json:"hands"`
+			Mode        string   `json:"mode"`
+		} `json:"roomState"`
+		People []roomPerson `json:"people"`
+		Chat   struct {
+			Open          bool   `json:"open"`
+			Unread        int    `json:"unread"`
+			Allowed       bool   `json:"allowed"`
+			InputDisabled bool   `json:"inputDisabled"`
+			Note          string `json:"note"`
+			Messages      []struct {
+				From string `json:"from"`
+				Name string `json:"name"`
+				Text string `json:"text"`
+				At   string `json:"at"`
+				Mine bool   `json:"mine"`
+			} `json:"messages"`
+		} `json:"chat"`
+		Layout struct {
+			Mode      string   `json:"mode"`
+			Inset     bool     `json:"inset"`
+			Spotlight string   `json:"spotlight"`
+			Tiles     []string `json:"tiles"`
+		} `json:"layout"`
+		Confirm struct {
+			Open  bool   `json:"open"`
+			Title string `json:"title"`
+		} `json:"confirm"`
+		Announced string `json:"announced"`
+	} `json:"room"`
+}
+
+// roomPerson is one row of the People panel.
+type roomPerson struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	RoleLabel string `json:"roleLabel"`
+	Self      bool   `json:"self"`
+	Mic       string `json:"mic"`
+	Hand      int    `json:"hand"`
+	Spotlight bool   `json:"spotlight"`
+	Tile      bool   `json:"tile"`
+}
+
+// person returns the People panel's row for participant id.
+func (v roomView) person(id string) (roomPerson, bool) {
+	for _, p := range v.Room.People {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return roomPerson{}, false
+}
+
+const roomViewJS = `(() => {
+  const h = window.huddle;
+  if (!h || !h.room) return {state: 'loading'};
+  return {state: h.state, connection: h.connectionState(), participantId: h.participantId,
+          tiles: h.remoteTiles(), banners: h.banners(), room: h.room(),
+          joinShown: !document.getElementById('join-screen').hidden,
+          lead: document.getElementById('join-lead').textContent,
+          joinError: document.getElementById('join-error').textContent,
+          attempts: h.reconnects().attempts};
+})()`
+
+// waitRoom samples roomViewJS in tb until cond accepts it.
+func waitRoom(tb *tab, timeout time.Duration, cond func(roomView) bool) (roomView, error) {
+	v, err := waitJS(tb.Ctx, timeout, 100*time.Millisecond, roomViewJS, cond)
+	if err != nil {
+		return v, fmt.Errorf("tab %s: %w", tb.Name, err)
+	}
+	return v, nil
+}
+
+// joinThroughLink opens a join link in tb, waits for the form to take the
+// token's name and presses Join, as a person following the link does.
+func joinThroughLink(t *testing.T, tb *tab, link, name string) {
+	t.Helper()
+	if err := tb.Navigate(link, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitJS(tb.Ctx, 10*time.Second, 100*time.Millisecond, `window.huddle ? document.getElementById('name').value : ''`,
+		func(s string) bool { return s == name }); err != nil {
+		t.Fatalf("tab %s: name not taken from the link's token: %v", tb.Name, err)
+	}
+	clickByID(t, tb, "join-button")
+}

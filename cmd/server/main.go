@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -72,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// GOMAXPROCS follows the load unless the operator set it (see procs.go).
+	adaptiveProcs := cfg.Media.AdaptiveProcs && os.Getenv("GOMAXPROCS") == ""
 	log, err := cfg.Log.NewLogger(os.Stderr)
 	if err != nil {
 		return err
@@ -85,6 +88,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log.Info("open the client", "url", n.URL()+"/")
+	if adaptiveProcs {
+		procsCtx, stopProcs := context.WithCancel(context.Background())
+		defer stopProcs()
+		pc := &procsController{max: runtime.GOMAXPROCS(0), set: runtime.GOMAXPROCS}
+		go pc.run(procsCtx, log.Info)
+	}
 
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)

@@ -126,7 +126,7 @@ func (n *Node) signalingCluster() *signaling.ClusterConfig {
 	return &signaling.ClusterConfig{Registry: c.registry, Placement: c.placement, Relay: c.relay, Region: n.cfg.Cluster.Region,
 		Load: func() cluster.Load {
 			st := n.sfu.Stats()
-			return cluster.Load{Tracks: st.Tracks, CPU: n.cpu.share()}
+			return cluster.Load{Tracks: st.Tracks, CPU: n.cpu.Share()}
 		}}
 }
 

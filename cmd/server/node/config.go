@@ -79,6 +79,10 @@ type MediaConfig struct {
 	BindIP    string   `yaml:"bind_ip"`    // the one UDP port listens here
 	UDPPort   int      `yaml:"udp_port"`   // all ICE traffic shares it; 0 picks a free port
 	PublicIPs []string `yaml:"public_ips"` // advertised in candidates instead of bind_ip (1:1 NAT)
+	// AdaptiveProcs lets the server binary run on one scheduler thread (GOMAXPROCS=1) while its load
+	// fits in one core and on all of them beyond: fewer thread wake-ups per packet. Ignored when the
+	// GOMAXPROCS environment variable is set.
+	AdaptiveProcs bool `yaml:"adaptive_procs"`
 }
 
 // LogConfig sets logging.
@@ -91,7 +95,7 @@ type LogConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		HTTP:  HTTPConfig{Addr: "127.0.0.1:7880"},
-		Media: MediaConfig{BindIP: "127.0.0.1", UDPPort: 7882},
+		Media: MediaConfig{BindIP: "127.0.0.1", UDPPort: 7882, AdaptiveProcs: true},
 		Log:   LogConfig{Level: "info", Format: "text"},
 	}
 }

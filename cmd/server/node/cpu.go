@@ -7,17 +7,17 @@ import (
 	"time"
 )
 
-// cpuMeter measures the share of the machine's CPU this process used since the last call, for the load
-// a cluster node reports. Safe for concurrent use.
-type cpuMeter struct {
+// CPUMeter measures the share of the machine's CPU this process used since the last call: the load a
+// cluster node reports, and what the server's GOMAXPROCS adapts to. Safe for concurrent use.
+type CPUMeter struct {
 	mu       sync.Mutex
 	lastCPU  time.Duration
 	lastWall time.Time
 }
 
-// share returns the CPU used since the previous call as a share of all cores (0..1); the first call
-// measures from process start.
-func (m *cpuMeter) share() float64 {
+// Share returns the CPU used since the previous call as a share of all cores (0..1); the first call
+// returns 0.
+func (m *CPUMeter) Share() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

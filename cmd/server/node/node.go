@@ -42,7 +42,7 @@ type Node struct {
 	sigCfg    signaling.Config
 	cluster   *clusterParts // nil unless cluster mode
 	leaving   atomic.Bool   // the node is leaving the cluster (Close)
-	cpu       cpuMeter
+	cpu       CPUMeter
 
 	closeOnce sync.Once
 	closeErr  error

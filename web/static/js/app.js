@@ -32,6 +32,7 @@ import { StatsMonitor } from './stats.js';
 import { StatsPanel } from './statspanel.js';
 import { qualityByParticipant } from './quality.js';
 import { errorTitle } from './errors.js';
+import { RoomUI } from './roomui.js';
 import {
   canPublish, canPublishMedia, expectedGrants, publishChanges, joinedText, changedText, moderatorText,
   SOURCE_OF_KIND, KIND_OF_SOURCE, WATCH_ONLY_JOIN_TEXT,
@@ -94,11 +95,13 @@ const statsPanel = new StatsPanel(
   (pid) => session?.participants.get(pid)?.name ?? '',
 );
 const reconnector = new Reconnector({ attempt: () => reconnectOnce(), onState: onReconnectState });
+/** The role workflows (lobby, chat, people, hands, host tools, the mode's layout): roomui.js. */
+const roomUI = new RoomUI({ extensions, call, banners, connection: () => connection });
 
 exposeTestHooks({
   session: () => session,
   connection: () => connection,
-  call, join, banners, stats, statsPanel, reconnector,
+  call, join, banners, stats, statsPanel, reconnector, room: roomUI,
 });
 
 function hasKind(kind) {
@@ -323,12 +326,13 @@ async function joinRoom(room, name) {
     history.replaceState(null, '', `?room=${encodeURIComponent(room)}`);
     applyJoinGrants(s);
   } catch (err) {
-    if (session !== s) return;
+    // Left on purpose while waiting in the lobby: leave() said so already.
+    if (session !== s || connection === 'left') return;
     connection = 'left';
     call.hide();
     join.show();
     // The form says why; a banner too would repeat it.
-    join.setError(`Could not join: ${err.message || err}`);
+    join.setError(roomUI.joinErrorText(err) || `Could not join: ${err.message || err}`);
   }
 }
 
@@ -369,7 +373,7 @@ function connectionLost(s, reason, errorCode) {
   // During a join or a reconnect try, the try itself reports the failure.
   if (session !== s || connection !== 'connected') return;
   if (isTerminal(errorCode)) {
-    endCall(errorTitle(errorCode), null);
+    endCall(roomUI.endText(errorCode) || errorTitle(errorCode), null);
     return;
   }
   // A failed PC with the socket still open: tell the server we go, so it
@@ -526,6 +530,7 @@ function init() {
     }
   }
   join.prefill(inv.room, name, inv.camera);
+  roomUI.setInvitation(inv.claims);
   // A link names the room, and the token's name is the one the server uses:
   // editing either would only mislead.
   if (inv.fromLink && inv.room) join.lockRoom();

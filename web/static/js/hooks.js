@@ -8,14 +8,19 @@
 // A few hooks act, each to make a test deterministic: setTrackSettings (sends
 // `track_settings` by hand and takes that track away from adaptive stream),
 // setReconnectGiveUp (shortens the 2-minute reconnect window), setSpeakerView
-// and setPageSize (the layout a test needs). Nothing else here changes the call.
+// and setPageSize (the layout a test needs), tryPublish (the publish path
+// without the client's own grant check, to see the server refuse). Nothing
+// else here changes the call.
+// The room features (issue 7: lobby, waiting list, chat, people, hands, the
+// mode's layout) are observed through room().
 
 /**
  * @param {{session(): import('./session.js').Session|null, connection(): string,
  *          call: import('./call.js').CallScreen, join: import('./join.js').JoinScreen,
  *          banners: import('./banners.js').Banners, stats: import('./stats.js').StatsMonitor,
  *          statsPanel: import('./statspanel.js').StatsPanel,
- *          reconnector: import('./reconnect.js').Reconnector}} app
+ *          reconnector: import('./reconnect.js').Reconnector,
+ *          room: import('./roomui.js').RoomUI}} app
  */
 export function exposeTestHooks(app) {
   const { call, join, banners, stats, statsPanel, reconnector } = app;
@@ -103,6 +108,38 @@ export function exposeTestHooks(app) {
     statsSample: () => stats.poll(),
     /** Whether the connection details panel is open. */
     statsPanelOpen: () => statsPanel.open,
+    /**
+     * The room as the page shows it (roomui.js): {mode, moderator, lobby: {waiting, message, since},
+     * waiting: [lobby waiters], roomState, people: [{id, name, role, roleLabel, self, mic, hand, spotlight, tile}],
+     * chat: {open, unread, allowed, inputDisabled, note, messages}, layout: {mode, inset, spotlight, tiles},
+     * confirm: {open, title}, announced}.
+     */
+    room: () => app.room.snapshot(),
+    /** Track metadata of participantId's published tracks: [{id, kind, source, muted}]. */
+    tracksOf: (participantId) => [...(session()?.tracks.values() ?? [])]
+      .filter((t) => t.participantId === participantId)
+      .map((t) => ({ id: t.id, kind: t.kind, source: t.source, muted: !!t.muted })),
+    /**
+     * Publishes a new microphone ('audio') or camera ('video') track through
+     * the publisher, skipping the client's own grant check, as a modified
+     * client would. Resolves {ok, code}: code is the server's refusal (e.g.
+     * insufficient_grant), which the page also shows as a banner.
+     */
+    tryPublish: async (kind) => {
+      const s = session();
+      if (!s || s.state !== 'joined') return { ok: false, code: 'not_joined' };
+      const stream = await navigator.mediaDevices.getUserMedia({ [kind]: true });
+      const track = stream.getTracks()[0];
+      try {
+        await s.publisher.publishTrack(track, stream);
+        return { ok: true, code: '' };
+      } catch (err) {
+        track.stop();
+        const what = kind === 'audio' ? 'microphone' : 'camera';
+        banners.show(`device:${kind}`, { title: `Cannot send your ${what}.`, text: err.message || String(err), tone: 'warning' });
+        return { ok: false, code: err.code || 'client' };
+      }
+    },
   };
   Object.defineProperty(window, 'huddle', { value: Object.freeze(hooks), configurable: false });
 }

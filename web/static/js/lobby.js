@@ -29,8 +29,9 @@ export class LobbyView {
     this.waiting = true;
     this.since = Date.now();
     this.message = lobbyText(mode, serverMessage);
-    this.text.textContent = this.message;
     this.card.hidden = false;
+    // Set after showing, so the status region is read out.
+    this.text.textContent = this.message;
     this.stage.classList.add('stage--lobby');
     this.screen.classList.add('call-screen--lobby');
   }

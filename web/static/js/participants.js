@@ -32,6 +32,7 @@ export class PeoplePanel {
     this.open = false;
     this.view = null;
     this.dirty = false; // a render waits for the open menu to close
+    this.retry = 0; // timer of that wait
     this.menus = new Map(); // participant id -> ActionMenu of its row
 
     renderButton(this.close, { iconName: 'close', text: 'Close', ariaLabel: 'Close the list of people' });
@@ -75,9 +76,17 @@ export class PeoplePanel {
     this.#renderToggle(attention, parts.join(', '));
     if (!this.open) return;
     if (ActionMenu.isOpen()) {
-      this.dirty = true;
+      // Not under an open menu (its row would vanish): once it closes.
+      if (!this.dirty) {
+        this.dirty = true;
+        this.retry = setTimeout(() => {
+          this.dirty = false;
+          this.update(this.view);
+        }, 300);
+      }
       return;
     }
+    clearTimeout(this.retry);
     this.#render();
   }
 
@@ -201,7 +210,10 @@ export class PeoplePanel {
       btn.className = 'btn btn--icon people__more';
       const menu = new ActionMenu(btn, items, `More actions for ${p.self ? 'yourself' : p.name}`);
       menu.onClosed = () => {
-        if (this.dirty) this.#render();
+        if (!this.dirty) return;
+        clearTimeout(this.retry);
+        this.dirty = false;
+        this.update(this.view);
       };
       this.menus.set(p.id, menu);
       li.append(btn);

@@ -46,7 +46,7 @@ export function endedText(mode, code, endedByUs) {
     if (endedByUs) return `You ended the ${w.room}.`;
     return `The ${w.room} has ended.`;
   }
-  if (code === 'lobby_declined') return `The ${w.host} did not let you in.`;
+  if (code === 'lobby_declined') return `The ${w.host} did not let you in. You can ask again with Join room.`;
   return null;
 }
 

@@ -128,13 +128,13 @@ export class RoomLayout {
     if (want) {
       if (this.call.grid.get(tileOf(want))) this.#pin(tileOf(want));
     } else if (prev && this.call.pinned === tileOf(prev)) {
-      this.call.pin(null);
+      keepFocus(() => this.call.pin(null));
     }
   }
 
   #pin(tileId) {
     this.applied = true;
-    this.call.pin(tileId);
+    keepFocus(() => this.call.pin(tileId));
   }
 
   #updateInset() {
@@ -147,5 +147,19 @@ export class RoomLayout {
       this.stage.classList.toggle('stage--inset', on);
       this.call.grid.layout();
     }
+  }
+}
+
+/**
+ * Runs fn, which may move tiles in the DOM (a pinned tile goes first), and
+ * gives the focus back to the element that had it: moving an element blurs
+ * whatever is focused inside it, and a keyboard user would be thrown back to
+ * the start of the page.
+ */
+function keepFocus(fn) {
+  const active = document.activeElement;
+  fn();
+  if (active && active !== document.body && active.isConnected && document.activeElement !== active) {
+    active.focus({ preventScroll: true });
   }
 }

@@ -25,7 +25,6 @@ export class WaitList {
     this.hooks = hooks;
     this.waiting = []; // [{participantId, name, identity, since}], longest first
     this.busy = new Set(); // ids with an admit/decline in flight
-    this.hostWord = 'host';
   }
 
   /** A `lobby_update`: the whole list. */
