@@ -60,7 +60,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.StringVar(&cfg.profile, "profile", "", "write a CPU profile of the server during the -profile-preset run here and print its top functions")
 	fs.StringVar(&cfg.profilePreset, "profile-preset", "meeting", "the preset the profile covers")
 	fs.StringVar(&cfg.outDir, "out", "", "also write <preset>.json and <preset>.html reports into this directory")
-	fs.IntVar(&cfg.serverProcs, "server-procs", 0, "run the server with GOMAXPROCS set to this (0: the Go default, one per core)")
+	fs.IntVar(&cfg.serverProcs, "server-procs", 0, "run the server with GOMAXPROCS set to this, which also turns its adaptive procs off (0: the server adapts)")
 	cfg.sf = addScenarioFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
