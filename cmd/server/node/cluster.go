@@ -80,7 +80,7 @@ func newRedisClient(rawURL string) (*redis.Client, error) {
 func (n *Node) startCluster() error {
 	cc := n.cfg.Cluster
 	if n.cfg.DevMode() {
-		n.log.Warn("cluster mode in dev mode: each node makes up its own key, so tokens and links one node mints "+
+		n.log.Warn("cluster mode in dev mode: each node makes up its own key, so tokens and links one node mints " +
 			"verify on no other; configure the same auth.keys on every node")
 	}
 	rdb, err := newRedisClient(cc.RedisURL)
