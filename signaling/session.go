@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/huddlehq/huddle/sfu"
 	"github.com/huddlehq/huddle/signaling/auth"
@@ -47,6 +48,7 @@ type Session struct {
 	joinedAt      time.Time
 	media         MediaParticipant
 	midSource     map[string]string // source of each publish m-line offered so far
+	chatLimit     *rate.Limiter     // chat messages this session may send (chat.go)
 
 	// Cluster mode (cluster_edge.go, cluster_owner.go), owned by the reader like the join state.
 	upstream   *cluster.RelayConn // edge: the room lives on another node; frames go there

@@ -35,6 +35,7 @@ const (
 const (
 	CodeInLobby       = "in_lobby"       // the message needs you admitted; only leave and ping work in the lobby
 	CodeLobbyDeclined = "lobby_declined" // a moderator did not let you in; the socket closes
+	CodeRateLimited   = "rate_limited"   // too many messages of one kind (chat) too fast; the session goes on
 	CodeLobbyFull     = "lobby_full"     // too many people wait already
 	CodeChatDisabled  = "chat_disabled"  // the room's chat is off; only moderators may send
 )

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -83,4 +84,38 @@ func TestChat(t *testing.T) {
 	if err := ben.c.Chat(ctx5(t), "thanks"); err != nil {
 		t.Fatalf("student chat with the chat back on: %v", err)
 	}
+}
+
+// TestChatFlood: a client sending chat as fast as it can gets rate_limited after a burst, the others
+// receive only what was let through, and its session goes on.
+func TestChatFlood(t *testing.T) {
+	n := startKeyedNode(t, nil)
+	flooder, _ := mustJoinToken(t, n, "flood", "Flo", mint(t, n, "flood", "flo", auth.RoleAttendee, nil))
+	reader, _ := mustJoinToken(t, n, "flood", "Rea", mint(t, n, "flood", "rea", auth.RoleAttendee, nil))
+	sent, limited := 0, 0
+	for i := range 40 {
+		err := flooder.c.Chat(ctx5(t), fmt.Sprintf("spam %d", i))
+		switch {
+		case err == nil:
+			sent++
+		case errorCode(err) == protocol.CodeRateLimited:
+			limited++
+		default:
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if limited == 0 || sent < 5 || sent > 15 {
+		t.Fatalf("40 messages at once: %d sent, %d rate_limited; want the burst of 5 (and a few refills) through", sent, limited)
+	}
+	got := 0
+	for got < sent {
+		reader.waitEvent(5*time.Second, protocol.TypeChat, nil)
+		got++
+	}
+	reader.noEvent(300*time.Millisecond, protocol.TypeChat, nil)
+	time.Sleep(time.Second)
+	if err := flooder.c.Chat(ctx5(t), "sorry"); err != nil {
+		t.Fatalf("chat after a pause: %v", err)
+	}
+	t.Logf("40 messages at once: %d through, %d refused with rate_limited", sent, limited)
 }
