@@ -107,3 +107,18 @@ func TestLayerCosts(t *testing.T) {
 		t.Errorf("costs %v: a higher layer cheaper than a lower one", costs[:2])
 	}
 }
+
+func TestForwardable(t *testing.T) {
+	tests := []struct{ want, flowing, got int }{
+		{want: 2, flowing: 2, got: 2},             // the wanted layer flows
+		{want: 2, flowing: 1, got: 1},             // f asked for, not sent yet: forward h meanwhile
+		{want: 1, flowing: 2, got: 1},             // never above what was wanted
+		{want: 2, flowing: noLayer, got: 2},       // nothing measured yet: keep the wanted layer
+		{want: noLayer, flowing: 1, got: noLayer}, // paused stays paused
+	}
+	for _, tc := range tests {
+		if got := forwardable(tc.want, tc.flowing); got != tc.got {
+			t.Errorf("forwardable(%d, %d) = %d, want %d", tc.want, tc.flowing, got, tc.got)
+		}
+	}
+}

@@ -36,7 +36,11 @@ type DownTrack struct {
 	bound atomic.Pointer[binding]
 
 	current atomic.Int32 // layer forwarded now, or noLayer
-	target  atomic.Int32 // layer wanted, or noLayer
+	target  atomic.Int32 // layer to forward (switch to at its next keyframe), or noLayer
+	// want is the layer the allocation chose, which dynacast asks the publisher for. It differs from
+	// target while that layer is not flowing (dynacast just asked for it, or the publisher's encoder is
+	// short of bandwidth): meanwhile the best layer that flows is forwarded, not nothing.
+	want atomic.Int32
 
 	mu      sync.Mutex
 	active  *binding // the binding forwarding last (re)started on; a new one restarts on a keyframe
@@ -78,6 +82,7 @@ func newDownTrack(r *Receiver, firstLayer int, changed func()) *DownTrack {
 	d.fwd = newForwarder(r.codec.ClockRate, r.codecKind == codec.KindVP8, firstLayer)
 	d.current.Store(noLayer)
 	d.target.Store(int32(firstLayer))
+	d.want.Store(int32(firstLayer))
 	return d
 }
 
@@ -130,6 +135,13 @@ func (d *DownTrack) setTarget(layer int) {
 	d.mu.Unlock()
 	d.receiver.requestKeyframe(layer)
 	d.receiver.dynacast.update()
+}
+
+// setWant records the layer the allocation chose, for dynacast.
+func (d *DownTrack) setWant(layer int) {
+	if d.want.Swap(int32(layer)) != int32(layer) {
+		d.receiver.dynacast.update()
+	}
 }
 
 // restart makes forwarding wait for the next keyframe of the layer, numbering on from what was sent.

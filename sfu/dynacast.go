@@ -34,11 +34,11 @@ func (d *dynacast) setNotify(f func(trackID string, layers []LayerState)) {
 	d.update()
 }
 
-// wanted is the highest layer any DownTrack targets (at least the lowest layer).
+// wanted is the highest layer any DownTrack's allocation chose (at least the lowest layer).
 func (d *dynacast) wanted() int {
 	want := 0
 	for _, dt := range *d.r.downTracks.Load() {
-		want = max(want, int(dt.target.Load()))
+		want = max(want, int(dt.want.Load()))
 	}
 	return min(want, d.r.layerCount()-1)
 }

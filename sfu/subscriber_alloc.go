@@ -112,6 +112,7 @@ func (s *subscriber) allocate() {
 	tracks := make([]allocTrack, len(subs))
 	out := make([]allocation, len(subs))
 	var measured [maxLayers]int
+	flowing := make([]int, len(subs)) // per track, the highest layer that flows, or noLayer
 	for i, sub := range subs {
 		rcv := sub.downTrack.receiver
 		n := rcv.layerCount()
@@ -127,7 +128,14 @@ func (s *subscriber) allocate() {
 		t.paused = sets[i].Paused
 		t.maxLayer = min(maxLayerFor(rcv.info.Layers, sets[i]), n-1)
 		layerCosts(&t.costs, t.video, measured[:n], rcv.info.Layers)
-		t.current = int(sub.downTrack.target.Load())
+		flowing[i] = noLayer
+		for j := n - 1; j >= 0; j-- {
+			if measured[j] > 0 {
+				flowing[i] = j
+				break
+			}
+		}
+		t.current = int(sub.downTrack.want.Load())
 		t.mayRaise = !now.Before(sub.alloc.holdUntil)
 	}
 	decreases := s.bwe.Decreases()
@@ -151,16 +159,28 @@ func (s *subscriber) allocate() {
 		if !tracks[i].video {
 			continue
 		}
-		if a := out[i]; a.layer != tracks[i].current {
+		a := out[i]
+		if a.layer != tracks[i].current {
 			if a.layer < tracks[i].current && a.layer < tracks[i].maxLayer && !tracks[i].paused {
 				sub.alloc.holdUntil = now.Add(raiseHold) // lowered for bandwidth, not on request
 			}
 			s.p.log.Debug("allocation", "track", ids[i], "estimate", estimate, "from", tracks[i].current, "to", a.layer,
 				"reason", a.reason, "costs", tracks[i].costs[:tracks[i].maxLayer+1])
-			sub.downTrack.setTarget(a.layer)
+			sub.downTrack.setWant(a.layer)
 		}
+		sub.downTrack.setTarget(forwardable(a.layer, flowing[i]))
 		s.reportState(ids[i], sub, out[i])
 	}
+}
+
+// forwardable is the layer to forward when the allocation chose want: want itself once it flows, else
+// the best layer below it that does (the publisher starts a layer dynacast asks for within a moment, but
+// an encoder short of bandwidth may not send it at all), else want (nothing flows yet).
+func forwardable(want, flowing int) int {
+	if want > flowing && flowing != noLayer {
+		return flowing
+	}
+	return want
 }
 
 // probeWanted returns the extra bitrate that would raise the most important track held back by bandwidth

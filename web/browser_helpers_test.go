@@ -386,7 +386,10 @@ func waitVideoFrom(tb *tab, participantID string, timeout time.Duration) (remote
 		return false
 	})
 	if err != nil {
-		return found, fmt.Errorf("tab %s: no advancing video from %q: %w", tb.Name, participantID, err)
+		// Say what the tab had: which tracks, how far each got, and the tiles.
+		stats, _ := evalJS[[]remoteVideo](tb.Ctx, remoteVideoStatsJS)
+		tiles, _ := evalJS[any](tb.Ctx, remoteTilesJS)
+		return found, fmt.Errorf("tab %s: no advancing video from %q: %w (video stats %+v; tiles %v)", tb.Name, participantID, err, stats, tiles)
 	}
 	return found, nil
 }

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -27,12 +28,18 @@ type simulcastPublisher struct {
 	audioID string
 }
 
-func publishSimulcast(t *testing.T, p *peer, keyframeInterval time.Duration) *simulcastPublisher {
+// publishSimulcast publishes q/h/f simulcast and audio; the layers named in dead never send (an encoder
+// short of bandwidth), whatever dynacast asks.
+func publishSimulcast(t *testing.T, p *peer, keyframeInterval time.Duration, dead ...string) *simulcastPublisher {
 	t.Helper()
 	sim, err := media.NewSimulcast("video", p.name, media.DefaultSimulcast(), keyframeInterval)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, rid := range dead {
+		sim.SetLayerActive(rid, false)
+	}
+	setActive := func(rid string, active bool) { sim.SetLayerActive(rid, active && !slices.Contains(dead, rid)) }
 	audio, err := media.NewOpus("audio", p.name)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +55,7 @@ func publishSimulcast(t *testing.T, p *peer, keyframeInterval time.Duration) *si
 		client.LocalTrack{Track: audio.Track(), Source: "microphone", OnHeaderExtensions: func(ids map[string]uint8) {
 			audio.SetAudioLevelExtensionID(ids[client.AudioLevelURI])
 		}},
-		client.LocalTrack{Layers: layers, Source: "camera", OnLayerKeyframeRequest: sim.RequestKeyframe, OnLayerActive: sim.SetLayerActive})
+		client.LocalTrack{Layers: layers, Source: "camera", OnLayerKeyframeRequest: sim.RequestKeyframe, OnLayerActive: setActive})
 	if err != nil {
 		t.Fatalf("%s publish: %v", p.name, err)
 	}

@@ -233,3 +233,27 @@ func TestActiveSpeakers(t *testing.T) {
 	pub.audio.SetAudioLevel(127, false) // silence
 	listener.waitEvent(5*time.Second, protocol.TypeActiveSpeakers, func(env protocol.Envelope) bool { return len(speakers(env)) == 0 })
 }
+
+// TestSimulcastWantedLayerNotFlowing: the publisher's encoder never sends f (short of bandwidth), though
+// a subscriber's allocation wants it and dynacast asks for it. The subscriber gets the best layer that
+// flows, h, not the lowest or nothing; when f starts, it moves up to f.
+func TestSimulcastWantedLayerNotFlowing(t *testing.T) {
+	n := startNode(t)
+	pub := publishSimulcast(t, join(t, n, "starved", "teacher", false), testKeyframeInterval, "f")
+	time.Sleep(1500 * time.Millisecond) // the server measures q and h flowing, f silent
+	student := joinSimulcast(t, n, "starved", "student", nil)
+	sm := student.waitMeter(t, pub.videoID)
+	eventually(t, 5*time.Second, "the student to receive h", func() bool { return !sm.first(1).IsZero() })
+	time.Sleep(300 * time.Millisecond)
+	sm.reset()
+	time.Sleep(2 * time.Second)
+	perLayer, other := sm.counts()
+	t.Logf("f not flowing, 2 s: packets per layer %v, untagged %d", perLayer, other)
+	if perLayer[1] < 40 || perLayer[0] != 0 || perLayer[2] != 0 {
+		t.Fatalf("with f not flowing the subscriber got %v packets per layer (q, h, f); want h only", perLayer)
+	}
+
+	pub.sim.SetLayerActive("f", true) // the encoder has the bandwidth again
+	eventually(t, 5*time.Second, "the student to move up to f", func() bool { return !sm.first(2).IsZero() })
+	student.waitState(t, 5*time.Second, pub.videoID, "layer f", layerIs("f"))
+}
