@@ -117,6 +117,9 @@ func (t *relayTransport) send(frame []byte) error {
 // keepalive has nothing to do: the edge pings the client, and the relay notices a dead edge node.
 func (t *relayTransport) keepalive() error { return nil }
 
+// release has nothing left to do: shutdown closed the relayed session.
+func (t *relayTransport) release() {}
+
 func (t *relayTransport) shutdown(code int, reason string) {
 	t.closeOnce.Do(func() {
 		if code != websocket.CloseAbnormalClosure {

@@ -114,6 +114,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.track(sess) {
 		sess.closeWith(websocket.CloseGoingAway, "server shutting down")
 		sess.writeLoop()
+		sess.conn.release()
 		return
 	}
 	defer s.untrack(sess)

@@ -85,6 +85,7 @@ func (s *Session) run() {
 		s.endClusterRoles() // after leave: the room's claim is held until its member has gone
 		s.closeWith(websocket.CloseNormalClosure, "")
 		<-writerDone
+		s.conn.release()
 	}()
 
 	joinTimer := time.AfterFunc(s.srv.cfg.JoinTimeout, func() {
