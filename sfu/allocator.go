@@ -7,6 +7,11 @@ const (
 	// upgradeHeadroom: moving a track up (or resuming it) needs this much more budget than the layer
 	// costs, so that an estimate hovering at a layer's bitrate does not flap between two layers.
 	upgradeHeadroom = 1.2
+	// keepFloor: a track already forwarding keeps its lowest layer while the budget covers this share of
+	// its cost. The estimate drops to 0.85 of the acked rate at the first sign of queuing; for a track with
+	// one layer, or already on its lowest, pausing would cut 100 % where 15 % was asked, and black video
+	// until a probe succeeds is worse for the user than a little more than the estimate for a moment.
+	keepFloor = 0.75
 	// defaultAudioBitrate is what an audio track is assumed to cost before it is measured.
 	defaultAudioBitrate = 48_000
 )
@@ -68,9 +73,9 @@ func allocate(budget int, tracks []allocTrack, out []allocation) {
 			out[i] = allocation{layer: noLayer, reason: PausedBySubscriber}
 			continue
 		}
-		need := t.costs[0]
+		need := int(float64(t.costs[0]) * keepFloor)
 		if t.current == noLayer {
-			need = int(float64(need) * upgradeHeadroom)
+			need = int(float64(t.costs[0]) * upgradeHeadroom)
 		}
 		if remaining < need {
 			out[i] = allocation{layer: noLayer, reason: PausedForBandwidth}

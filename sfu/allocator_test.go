@@ -51,8 +51,10 @@ func TestAllocate(t *testing.T) {
 		{"held after a drop: no raise", 10_000_000, []allocTrack{held}, []int{1}, nil},
 		{"held may still go down", 300_000, []allocTrack{held}, []int{0}, nil},
 		{"resuming needs headroom", 160_000, []allocTrack{cam(PriorityNormal, noLayer)}, []int{noLayer}, []PauseReason{PausedForBandwidth}},
-		{"second camera paused when only one q fits", 280_000,
+		{"second camera paused when only one q fits", 220_000,
 			[]allocTrack{cam(PriorityHigh, 0), cam(PriorityLow, 0)}, []int{0, noLayer}, []PauseReason{"", PausedForBandwidth}},
+		{"a forwarded lowest layer survives a small shortfall", 120_000, []allocTrack{cam(PriorityNormal, 0)}, []int{0}, nil},
+		{"but not a large one", 100_000, []allocTrack{cam(PriorityNormal, 0)}, []int{noLayer}, []PauseReason{PausedForBandwidth}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

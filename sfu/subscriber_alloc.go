@@ -17,13 +17,18 @@ const (
 	senderReportEvery = 2
 	// minAllocationGap coalesces triggers: the estimate changes with every feedback report.
 	minAllocationGap = 100 * time.Millisecond
+	// pauseAfter: a track that is forwarding is paused for bandwidth only once the shortfall has lasted
+	// this long. Black video is the harshest answer to congestion; a stall of the server or of the
+	// client's feedback makes the estimate dip for a moment, and a real bottleneck keeps it down.
+	pauseAfter = 1500 * time.Millisecond
 )
 
 // allocState is the allocation loop's memory of one subscription; only that loop touches it.
 type allocState struct {
-	holdUntil time.Time
-	sent      StreamState
-	sentValid bool
+	holdUntil  time.Time
+	shortSince time.Time // when the allocation first wanted to pause it for bandwidth; zero otherwise
+	sent       StreamState
+	sentValid  bool
 }
 
 // initialLayer is the layer a new subscription targets before its first allocation: the lowest, which
@@ -160,6 +165,17 @@ func (s *subscriber) allocate() {
 			continue
 		}
 		a := out[i]
+		if a.layer == noLayer && a.reason == PausedForBandwidth && tracks[i].current != noLayer {
+			if sub.alloc.shortSince.IsZero() {
+				sub.alloc.shortSince = now
+			}
+			if now.Sub(sub.alloc.shortSince) < pauseAfter {
+				a = allocation{layer: 0} // keep the lowest layer while the shortfall may be a blip
+				out[i] = a
+			}
+		} else {
+			sub.alloc.shortSince = time.Time{}
+		}
 		if a.layer != tracks[i].current {
 			if a.layer < tracks[i].current && a.layer < tracks[i].maxLayer && !tracks[i].paused {
 				sub.alloc.holdUntil = now.Add(raiseHold) // lowered for bandwidth, not on request

@@ -120,6 +120,18 @@ func (p *callPeer) run(ready chan<- error) {
 		p.mu.Lock()
 		p.client = c
 		p.mu.Unlock()
+		go func() {
+			for {
+				select {
+				case env := <-c.Events():
+					if env.Type == "stream_state" || env.Type == "error" {
+						p.t.Logf("%s: %s %s", p.name, env.Type, env.Data)
+					}
+				case <-c.Done():
+					return
+				}
+			}
+		}()
 		select {
 		case <-c.Done(): // the node died or the room moved: go again
 			p.mu.Lock()
@@ -284,6 +296,7 @@ func TestClusterDrainOnSIGTERM(t *testing.T) {
 	ada := newCallPeer(t, "ada", a.wsURL())
 	bob := newCallPeer(t, "bob", a.wsURL())
 	ada.waitVideo(t, 10*time.Second, "ada receives bob")
+	bob.waitVideo(t, 10*time.Second, "bob receives ada")
 	rdb := cluster.NewClient(redisSrv.Addr)
 	defer rdb.Close()
 	if owner, _ := rdb.Get(context.Background(), cluster.DefaultPrefix+"room:clinic").Result(); owner != "node-a" {
@@ -293,9 +306,12 @@ func TestClusterDrainOnSIGTERM(t *testing.T) {
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // the drain has begun
+	for range 10 { // the drain has begun
+		time.Sleep(100 * time.Millisecond)
+		t.Logf("after SIGTERM: ada %d, bob %d video packets", ada.videoPackets(), bob.videoPackets())
+	}
 	for range 3 {
-		bob.waitVideo(t, 2*time.Second, "bob still receives ada on the draining node")
+		bob.waitVideo(t, 3*time.Second, "bob still receives ada on the draining node")
 	}
 	select {
 	case <-a.exited:

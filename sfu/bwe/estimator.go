@@ -339,7 +339,10 @@ func (e *Estimator) control(now int64) {
 		}
 		next := e.target
 		if e.usage == Overuse && acked > 0 {
-			next = min(next, int(beta*float64(acked)))
+			// One decrease at most halves the estimate: the acked rate over a short window can catch a
+			// lull (feedback arriving late, the gap after a keyframe burst), and a real bottleneck keeps
+			// signalling overuse, so further decreases follow every decreaseGap.
+			next = min(next, max(int(beta*float64(acked)), e.target/2))
 		}
 		if e.loss > lossHigh {
 			next = min(next, int(float64(e.target)*(1-0.5*e.loss)))
