@@ -17,16 +17,13 @@ import (
 // rejoins while the room lives, tracks no longer allowed are unpublished and the target hears
 // grants_changed. Granting anything lowers the target's hand: it was heard.
 func (s *Session) handleSetGrants(env protocol.Envelope) *protocol.Error {
-	var req protocol.SetGrants
-	if perr := protocol.DecodeData(env, &req); perr != nil {
+	req, perr := moderatorRequest[protocol.SetGrants](s, env, "changing grants")
+	if perr != nil {
 		return perr
 	}
-	if !s.grants().Moderate {
-		return insufficient("changing grants needs the moderate grant")
-	}
-	target := s.room.member(req.ParticipantID)
-	if target == nil {
-		return protocol.Errorf(protocol.CodeUnknownParticipant, "no participant %s in this room", req.ParticipantID)
+	target, perr := s.roomMember(req.ParticipantID)
+	if perr != nil {
+		return perr
 	}
 	g := target.grants()
 	g.Publish = slices.Clone(req.Publish)
@@ -51,12 +48,9 @@ func (s *Session) handleSetGrants(env protocol.Envelope) *protocol.Error {
 // handleMuteAll mutes, as a moderator, every track of the given kinds that a participant without the
 // moderate grant publishes: each publisher gets muted_by_moderator, everyone track_muted.
 func (s *Session) handleMuteAll(env protocol.Envelope) *protocol.Error {
-	var req protocol.MuteAll
-	if perr := protocol.DecodeData(env, &req); perr != nil {
+	req, perr := moderatorRequest[protocol.MuteAll](s, env, "muting everyone")
+	if perr != nil {
 		return perr
-	}
-	if !s.grants().Moderate {
-		return insufficient("muting everyone needs the moderate grant")
 	}
 	s.room.mu.Lock()
 	members := s.room.membersLocked()

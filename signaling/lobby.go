@@ -166,12 +166,9 @@ func kickWaiters(waiters []*waiter, code, message string) {
 
 // handleAdmit lets a waiter in, as a moderator.
 func (s *Session) handleAdmit(env protocol.Envelope) *protocol.Error {
-	var req protocol.ParticipantRef
-	if perr := protocol.DecodeData(env, &req); perr != nil {
+	req, perr := moderatorRequest[protocol.ParticipantRef](s, env, "admitting people")
+	if perr != nil {
 		return perr
-	}
-	if !s.grants().Moderate {
-		return insufficient("admitting people needs the moderate grant")
 	}
 	admitted, perr := s.room.admitWaiter(req.ParticipantID)
 	if perr != nil {
@@ -184,12 +181,9 @@ func (s *Session) handleAdmit(env protocol.Envelope) *protocol.Error {
 
 // handleDecline turns a waiter away, as a moderator: it is told (lobby_declined) and its socket closes.
 func (s *Session) handleDecline(env protocol.Envelope) *protocol.Error {
-	var req protocol.ParticipantRef
-	if perr := protocol.DecodeData(env, &req); perr != nil {
+	req, perr := moderatorRequest[protocol.ParticipantRef](s, env, "declining people")
+	if perr != nil {
 		return perr
-	}
-	if !s.grants().Moderate {
-		return insufficient("declining people needs the moderate grant")
 	}
 	declined := s.room.takeWaiters(func(w *waiter) bool { return w.s.participantID == req.ParticipantID })
 	if len(declined) == 0 {

@@ -15,22 +15,40 @@ import (
 // touch the target only through its sessionState, its media handle (whose Block, Unpublish and Published
 // may be called concurrently with the target's own calls) and enqueue.
 
+// moderatorRequest decodes a moderator's message and checks the moderate grant; what names the action
+// in the refusal ("muting others").
+func moderatorRequest[T any](s *Session, env protocol.Envelope, what string) (T, *protocol.Error) {
+	var req T
+	if perr := protocol.DecodeData(env, &req); perr != nil {
+		return req, perr
+	}
+	if !s.grants().Moderate {
+		return req, insufficient("%s needs the moderate grant", what)
+	}
+	return req, nil
+}
+
+// roomMember returns the member of the session's room with a participant id, or unknown_participant.
+func (s *Session) roomMember(participantID string) (*Session, *protocol.Error) {
+	if m := s.room.member(participantID); m != nil {
+		return m, nil
+	}
+	return nil, protocol.Errorf(protocol.CodeUnknownParticipant, "no participant %s in this room", participantID)
+}
+
 // handleRemoveParticipant removes one participant of the moderator's room; with ban, its identity cannot
 // come back.
 func (s *Session) handleRemoveParticipant(env protocol.Envelope) *protocol.Error {
-	var req protocol.RemoveParticipant
-	if perr := protocol.DecodeData(env, &req); perr != nil {
+	req, perr := moderatorRequest[protocol.RemoveParticipant](s, env, "removing participants")
+	if perr != nil {
 		return perr
-	}
-	if !s.grants().Moderate {
-		return insufficient("removing participants needs the moderate grant")
 	}
 	if req.ParticipantID == s.participantID {
 		return protocol.Errorf(protocol.CodeBadRequest, "to remove yourself, send leave")
 	}
-	target := s.room.member(req.ParticipantID)
-	if target == nil {
-		return protocol.Errorf(protocol.CodeUnknownParticipant, "no participant %s in this room", req.ParticipantID)
+	target, perr := s.roomMember(req.ParticipantID)
+	if perr != nil {
+		return perr
 	}
 	by := "a moderator (" + s.name + ")"
 	if req.Ban {
@@ -47,12 +65,9 @@ func (s *Session) handleRemoveParticipant(env protocol.Envelope) *protocol.Error
 
 // handleMuteParticipant mutes (or unmutes) any track of the room as a moderator.
 func (s *Session) handleMuteParticipant(env protocol.Envelope) *protocol.Error {
-	var req protocol.Mute
-	if perr := protocol.DecodeData(env, &req); perr != nil {
+	req, perr := moderatorRequest[protocol.Mute](s, env, "muting others")
+	if perr != nil {
 		return perr
-	}
-	if !s.grants().Moderate {
-		return insufficient("muting others needs the moderate grant")
 	}
 	owner := s.room.trackOwner(req.TrackID)
 	if owner == nil {

@@ -88,15 +88,12 @@ func (s *Session) handleRaiseHand(env protocol.Envelope) *protocol.Error {
 
 // handleLowerHand lowers someone's hand, as a moderator.
 func (s *Session) handleLowerHand(env protocol.Envelope) *protocol.Error {
-	var req protocol.ParticipantRef
-	if perr := protocol.DecodeData(env, &req); perr != nil {
+	req, perr := moderatorRequest[protocol.ParticipantRef](s, env, "lowering others' hands")
+	if perr != nil {
 		return perr
 	}
-	if !s.grants().Moderate {
-		return insufficient("lowering others' hands needs the moderate grant")
-	}
-	if s.room.member(req.ParticipantID) == nil {
-		return protocol.Errorf(protocol.CodeUnknownParticipant, "no participant %s in this room", req.ParticipantID)
+	if _, perr := s.roomMember(req.ParticipantID); perr != nil {
+		return perr
 	}
 	s.room.changeState(func() bool { return s.room.lowerLocked(req.ParticipantID) })
 	s.reply(protocol.TypeAck, env.ID, struct{}{})
@@ -105,12 +102,9 @@ func (s *Session) handleLowerHand(env protocol.Envelope) *protocol.Error {
 
 // handleSpotlight shows one participant large on every client, or nobody.
 func (s *Session) handleSpotlight(env protocol.Envelope) *protocol.Error {
-	var req protocol.Spotlight
-	if perr := protocol.DecodeData(env, &req); perr != nil {
+	req, perr := moderatorRequest[protocol.Spotlight](s, env, "the spotlight")
+	if perr != nil {
 		return perr
-	}
-	if !s.grants().Moderate {
-		return insufficient("the spotlight needs the moderate grant")
 	}
 	id := *req.ParticipantID
 	if id != "" {
@@ -118,8 +112,7 @@ func (s *Session) handleSpotlight(env protocol.Envelope) *protocol.Error {
 			return protocol.Errorf(protocol.CodeUnknownParticipant, "no participant %s in this room", id)
 		}
 	}
-	var perr *protocol.Error
-	s.room.changeState(func() bool {
+	s.room.changeState(func() bool { // perr is nil here; set when the target left meanwhile
 		// The target may have left since it was looked up: a spotlight on nobody would never be cleared.
 		if id != "" && s.room.members[id] == nil {
 			perr = protocol.Errorf(protocol.CodeUnknownParticipant, "participant %s left", id)
