@@ -21,6 +21,10 @@
 // and then writes through pion's SRTP stream, a non-blocking UDP send. A slow or vanished subscriber loses
 // its own packets and never stalls the reader or the other subscribers.
 //
+// The media UDP socket (rawudp_linux.go) issues recvfrom and sendto as raw system calls through its
+// RawConn: the standard library's calls enter the scheduler's syscall state, which wakes Go's monitor
+// thread at the start of every forwarding burst (17 % of a livestream node's CPU, measured).
+//
 // # Bandwidth
 //
 // Each subscriber has a bandwidth estimator (package bwe): DownTracks stamp every packet with a
@@ -39,7 +43,8 @@
 //     subscriber.mu guards one subscribe PeerConnection's tracks, settings and offer/answer state.
 //     Receiver.mu guards the writers' side of its DownTrack list and its layer count. DownTrack.mu guards
 //     its forwarding state and send history. packetCache.mu guards one layer's cache. dynacast.mu guards
-//     what the publisher was last told. bwe.Estimator has its own mutex, a leaf.
+//     what the publisher was last told. bwe.Estimator has its own mutex, a leaf. The media socket has a read
+//     and a write mutex around each system call's arguments, leaves.
 //   - The media path takes only the DownTrack and packet-cache mutexes, each for a copy or a few fields;
 //     layers and DownTrack lists are found through atomic pointers.
 //   - Lock order, outer to inner: subscriber.mu → Receiver.mu → dynacast.mu; DownTrack.mu,

@@ -73,7 +73,11 @@ func New(cfg Config) (*SFU, error) {
 		addr net.Addr
 	)
 	if bindIP.IsUnspecified() {
-		multi, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback(),
+		mediaNet, err := newMediaNet()
+		if err != nil {
+			return nil, err
+		}
+		multi, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback(), ice.UDPMuxFromPortWithNet(mediaNet),
 			ice.UDPMuxFromPortWithReadBufferSize(socketBufferSize), ice.UDPMuxFromPortWithWriteBufferSize(socketBufferSize))
 		if err != nil {
 			return nil, fmt.Errorf("sfu: open media UDP port %d on all interfaces: %w", cfg.UDPPort, err)
@@ -89,7 +93,7 @@ func New(cfg Config) (*SFU, error) {
 		// the size at net.core.rmem_max/wmem_max; raise those for big nodes.
 		_ = conn.SetReadBuffer(socketBufferSize)
 		_ = conn.SetWriteBuffer(socketBufferSize)
-		mux, addr = webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("udpmux"), conn), conn.LocalAddr()
+		mux, addr = webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("udpmux"), newMediaConn(conn)), conn.LocalAddr()
 	}
 	se.SetICEUDPMux(mux)
 	if len(cfg.PublicIPs) > 0 {
