@@ -26,15 +26,17 @@ fuzz:   ## run each fuzz target for 20 s
 
 # The load benchmark: builds the server and the load tester, starts the server on free loopback ports,
 # runs the livestream and meeting presets against it (BENCH_DURATION each, measured after everyone
-# joined), prints each report and a summary of forwarded packets per server CPU-second, and stops the
-# server. PROFILE=1 also captures a CPU profile of the server during meeting and prints its top functions.
+# joined), BENCH_RUNS times each, prints the first run's report and a summary of forwarded packets per
+# server CPU-second (every run and the median), and stops the server. PROFILE=1 also captures a CPU
+# profile of the server during meeting and prints its top functions.
 BENCH_DURATION ?= 20s
 BENCH_PRESETS ?= livestream,meeting
+BENCH_RUNS ?= 3
 
 bench:  ## load benchmark of a real server on loopback (PROFILE=1: CPU profile during meeting)
 	CGO_ENABLED=0 go build -trimpath -o bin/server ./cmd/server
 	go build -o bin/loadtest ./cmd/loadtest
-	bin/loadtest bench -server bin/server -presets $(BENCH_PRESETS) -duration $(BENCH_DURATION) -out bin/bench \
+	bin/loadtest bench -server bin/server -presets $(BENCH_PRESETS) -duration $(BENCH_DURATION) -runs $(BENCH_RUNS) -out bin/bench \
 		$(if $(SERVER_PROCS),-server-procs $(SERVER_PROCS)) \
 		$(if $(PROFILE),-profile bin/bench/meeting.cpu.pprof -profile-preset meeting)
 

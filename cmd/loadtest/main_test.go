@@ -147,12 +147,12 @@ func TestBench(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	prof := filepath.Join(dir, "cpu.pprof")
 	code := run(context.Background(), []string{"bench", "-server", bin, "-presets", "livestream", "-scale", "0.1", "-duration", "2s",
-		"-join-rate", "20", "-profile", prof, "-profile-preset", "livestream", "-out", dir, "-quiet"}, &stdout, &stderr)
+		"-join-rate", "20", "-profile", prof, "-profile-preset", "livestream", "-out", dir, "-quiet", "-runs", "2"}, &stdout, &stderr)
 	out := stdout.String()
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
 	}
-	for _, want := range []string{"packets/CPU-s", "92000 (", "CPU profile of the server", "flat%"} {
+	for _, want := range []string{"packets/CPU-s", "livestream #1", "livestream #2", "livestream median of 2", "92000 (", "CPU profile of the server", "flat%"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s\nstderr:\n%s", want, out, stderr.String())
 		}
@@ -162,7 +162,46 @@ func TestBench(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+	if n := strings.Count(out, "CPU profile of the server"); n != 1 {
+		t.Errorf("%d profiles printed, want 1 (the first run)", n)
+	}
 	if code := run(context.Background(), []string{"bench", "-server", filepath.Join(dir, "missing")}, &stdout, &stderr); code != exitUsage {
 		t.Errorf("missing server binary: exit %d", code)
+	}
+	if code := run(context.Background(), []string{"bench", "-runs", "0"}, &stdout, &stderr); code != exitUsage {
+		t.Errorf("-runs 0: exit %d", code)
+	}
+}
+
+func TestBenchSummaryMedian(t *testing.T) {
+	report := func(preset string, rate float64) *loadtest.Report {
+		r := &loadtest.Report{Scenario: preset}
+		r.Server.PacketsPerCPUS = rate
+		return r
+	}
+	tests := []struct {
+		name  string
+		rates []float64
+		runs  int
+		want  []string
+	}{
+		{"one run judges that run", []float64{93_000}, 1, []string{"92000 (met)"}},
+		{"odd runs: the middle one", []float64{80_000, 120_000, 95_000}, 3, []string{"livestream median of 3", "95000", "92000 (met), runs 80000–120000"}},
+		{"even runs: the mean of the middle two", []float64{90_000, 80_000, 93_000, 100_000}, 4, []string{"91500", "92000 (below), runs 80000–100000"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var reps []*loadtest.Report
+			for _, r := range tc.rates {
+				reps = append(reps, report("livestream", r))
+			}
+			var out bytes.Buffer
+			printSummary(reps, tc.runs, &out)
+			for _, want := range tc.want {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("no %q in\n%s", want, out.String())
+				}
+			}
+		})
 	}
 }
