@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux || 386
 
 package sfu
 
@@ -10,7 +10,8 @@ import (
 	"github.com/pion/transport/v4/stdnet"
 )
 
-// newMediaConn is the plain socket where raw system calls are not wired (see rawudp_linux.go).
+// newMediaConn is the plain socket where raw system calls are not wired (see rawudp_linux.go; linux/386
+// has no sendto or recvfrom system call of its own, only socketcall).
 func newMediaConn(conn *net.UDPConn) net.PacketConn { return conn }
 
 // newMediaNet is the plain network where raw system calls are not wired.

@@ -3,7 +3,6 @@ package node
 import (
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -18,11 +17,10 @@ type CPUMeter struct {
 // Share returns the CPU used since the previous call as a share of all cores (0..1); the first call
 // returns 0.
 func (m *CPUMeter) Share() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	cpu, ok := processCPU()
+	if !ok {
 		return 0
 	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
