@@ -4,7 +4,8 @@
 // (loadtest/media: VP8 simulcast 150/600/2000 kbps at 15/20/30 fps, keyframes every 3 s and on PLI,
 // Opus every 20 ms with the audio level extension) or replay IVF/Ogg files, makes every receiver ask for
 // what its layout shows (track_settings), meters every received track, and reads the server's /metrics
-// before and after the measurement to put a price on it: forwarded packets per server CPU-second.
+// before and after the measurement to put a price on it: forwarded packets per server CPU-second. Given
+// the nodes of a cluster, it spreads each room's participants over them and sums their cost.
 // Presets (livestream, meeting, classroom, consultation) describe the scenarios; the Report prints as
 // tables (WriteText), JSON, or a self-contained HTML page with charts (WriteHTML).
 //

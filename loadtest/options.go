@@ -42,10 +42,13 @@ const (
 // for, how fast they join and how long the media is measured. Presets fill in the scenario fields.
 type Options struct {
 	// URL is the server's WebSocket endpoint, e.g. ws://127.0.0.1:7880/ws. It must be a loopback
-	// address: the client's ICE is loopback only and latency needs the server's host clock.
+	// address: the client's ICE is loopback only and latency needs the server's host clock. Several nodes
+	// of one cluster are separated by commas: each room's participants take the nodes in turn, starting
+	// one node further for each room, so every room spans the nodes and the rooms' first joiners (whose
+	// node owns the room) are spread over them.
 	URL string
-	// MetricsURL is the server's Prometheus endpoint; "" derives http://<host>/metrics from URL, "off"
-	// skips the server's cost.
+	// MetricsURL is the server's Prometheus endpoint, one per node of URL separated by commas; ""
+	// derives http://<host>/metrics from each URL, "off" skips the server's cost.
 	MetricsURL string
 
 	// Name labels the report (the preset's name, or "custom").
@@ -128,7 +131,7 @@ func (o Options) Participants() int {
 // Validate says what is wrong with the options, all at once.
 func (o Options) Validate() error {
 	var errs []error
-	if _, err := o.metricsURL(); err != nil {
+	if _, err := o.metricsURLs(); err != nil {
 		errs = append(errs, err)
 	}
 	if o.Rooms < 1 {
@@ -171,30 +174,52 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// metricsURL checks URL and returns the /metrics address ("" when off).
-func (o Options) metricsURL() (string, error) {
-	u, err := url.Parse(o.URL)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return "", fmt.Errorf("url %q: want ws://127.0.0.1:PORT/ws", o.URL)
+// nodeURLs is URL split into its nodes.
+func (o Options) nodeURLs() []string {
+	var urls []string
+	for u := range strings.SplitSeq(o.URL, ",") {
+		urls = append(urls, strings.TrimSpace(u))
 	}
-	if !isLoopback(u.Hostname()) {
-		return "", fmt.Errorf("url %q: the server must be on this host (loopback): ICE is loopback only", o.URL)
-	}
-	switch o.MetricsURL {
-	case "off":
-		return "", nil
-	case "":
+	return urls
+}
+
+// metricsURLs checks URL and returns each node's /metrics address (none when off).
+func (o Options) metricsURLs() ([]string, error) {
+	nodes := o.nodeURLs()
+	var derived []string
+	for _, node := range nodes {
+		u, err := url.Parse(node)
+		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return nil, fmt.Errorf("url %q: want ws://127.0.0.1:PORT/ws", node)
+		}
+		if !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("url %q: the server must be on this host (loopback): ICE is loopback only", node)
+		}
 		scheme := "http"
 		if u.Scheme == "wss" {
 			scheme = "https"
 		}
-		return scheme + "://" + u.Host + "/metrics", nil
+		derived = append(derived, scheme+"://"+u.Host+"/metrics")
 	}
-	m, err := url.Parse(o.MetricsURL)
-	if err != nil || (m.Scheme != "http" && m.Scheme != "https") || !isLoopback(m.Hostname()) {
-		return "", fmt.Errorf("metrics url %q: want http://127.0.0.1:PORT/metrics", o.MetricsURL)
+	switch o.MetricsURL {
+	case "off":
+		return nil, nil
+	case "":
+		return derived, nil
 	}
-	return o.MetricsURL, nil
+	given := strings.Split(o.MetricsURL, ",")
+	if len(given) != len(nodes) {
+		return nil, fmt.Errorf("metrics url %q: %d addresses for %d nodes", o.MetricsURL, len(given), len(nodes))
+	}
+	for i, g := range given {
+		g = strings.TrimSpace(g)
+		m, err := url.Parse(g)
+		if err != nil || (m.Scheme != "http" && m.Scheme != "https") || !isLoopback(m.Hostname()) {
+			return nil, fmt.Errorf("metrics url %q: want http://127.0.0.1:PORT/metrics", g)
+		}
+		given[i] = g
+	}
+	return given, nil
 }
 
 func isLoopback(host string) bool {

@@ -25,6 +25,12 @@ func TestValidate(t *testing.T) {
 		{"not loopback", func(o *Options) { o.URL = "ws://10.0.0.1:7880/ws" }, "loopback"},
 		{"http url", func(o *Options) { o.URL = "http://127.0.0.1:7880/ws" }, "want ws://"},
 		{"remote metrics", func(o *Options) { o.MetricsURL = "http://example.com/metrics" }, "metrics url"},
+		{"two nodes", func(o *Options) { o.URL = "ws://127.0.0.1:7880/ws, ws://127.0.0.1:7890/ws" }, ""},
+		{"a node not on loopback", func(o *Options) { o.URL = "ws://127.0.0.1:7880/ws,ws://10.0.0.2:7880/ws" }, "loopback"},
+		{"an empty node", func(o *Options) { o.URL = "ws://127.0.0.1:7880/ws," }, "want ws://"},
+		{"metrics for one of two nodes", func(o *Options) {
+			o.URL, o.MetricsURL = "ws://127.0.0.1:7880/ws,ws://127.0.0.1:7890/ws", "http://127.0.0.1:7880/metrics"
+		}, "1 addresses for 2 nodes"},
 		{"no rooms", func(o *Options) { o.Rooms = 0 }, "rooms 0"},
 		{"nobody publishes", func(o *Options) { o.Publishers = 0 }, "at least one publisher"},
 		{"alone", func(o *Options) { o.Subscribers = 0 }, "at least two participants"},
@@ -52,14 +58,51 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestMetricsURL(t *testing.T) {
-	o := validOptions()
-	if u, _ := o.metricsURL(); u != "http://127.0.0.1:7880/metrics" {
-		t.Errorf("derived %q", u)
+func TestMetricsURLs(t *testing.T) {
+	tests := []struct {
+		name, url, metrics string
+		want               []string
+	}{
+		{"derived", "ws://127.0.0.1:7880/ws", "", []string{"http://127.0.0.1:7880/metrics"}},
+		{"off", "ws://127.0.0.1:7880/ws", "off", nil},
+		{"derived per node", "ws://127.0.0.1:7880/ws,wss://[::1]:7890/ws", "",
+			[]string{"http://127.0.0.1:7880/metrics", "https://[::1]:7890/metrics"}},
+		{"given per node", "ws://127.0.0.1:7880/ws,ws://127.0.0.1:7890/ws", "http://127.0.0.1:9100/m, http://127.0.0.1:9200/m",
+			[]string{"http://127.0.0.1:9100/m", "http://127.0.0.1:9200/m"}},
 	}
-	o.MetricsURL = "off"
-	if u, _ := o.metricsURL(); u != "" {
-		t.Errorf("off: %q", u)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := validOptions()
+			o.URL, o.MetricsURL = tt.url, tt.metrics
+			got, err := o.metricsURLs()
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("metricsURLs() = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPlanSpreadsNodes: with several nodes, each room's participants take them in turn and the rooms
+// start on different nodes (so their owners are spread); with one node, everyone dials it.
+func TestPlanSpreadsNodes(t *testing.T) {
+	o := validOptions()
+	o.Rooms, o.Publishers, o.Subscribers = 3, 1, 3
+	for _, s := range plan(o) {
+		if s.Node != 0 {
+			t.Fatalf("one node: %s/%s planned on node %d", s.Room, s.Name, s.Node)
+		}
+	}
+	o.URL = "ws://127.0.0.1:7880/ws,ws://127.0.0.1:7890/ws"
+	perRoom := map[string][]int{}
+	for _, s := range plan(o) {
+		perRoom[s.Room] = append(perRoom[s.Room], s.Node)
+	}
+	want := map[string][]int{"-1": {0, 1, 0, 1}, "-2": {1, 0, 1, 0}, "-3": {0, 1, 0, 1}}
+	for suffix, nodes := range want {
+		room := o.RoomPrefix + suffix
+		if !reflect.DeepEqual(perRoom[room], nodes) {
+			t.Errorf("room %s: nodes in join order %v, want %v", room, perRoom[room], nodes)
+		}
 	}
 }
 

@@ -132,6 +132,18 @@ type ServerCost struct {
 	PacketsPerCPUS  float64 `json:"packetsPerCpuSecond"` // forwarded packets per server CPU-second
 	Participants    float64 `json:"participants"`
 	PublishedTracks float64 `json:"tracks"`
+	// Nodes is each node's share when the run drove several (the figures above are their sums).
+	Nodes []NodeCost `json:"nodes,omitempty"`
+}
+
+// NodeCost is one cluster node's account over the window. The node that owns a room forwards its media;
+// the others relay its participants' signalling.
+type NodeCost struct {
+	Metrics        string  `json:"metrics"` // the node's /metrics address
+	CPUSeconds     float64 `json:"cpuSeconds"`
+	PacketsOut     float64 `json:"packetsOut"`
+	PacketsPerCPUS float64 `json:"packetsPerCpuSecond"`
+	Participants   float64 `json:"participants"` // with media on this node
 }
 
 // ReceiverReport is one participant's receive side.
@@ -305,7 +317,7 @@ func (r *runner) report(ph *phases, timeline []Sample) *Report {
 	rep.FirstMediaMs, rep.FirstKeyframeMs = distOf(firstMedia), distOf(firstKey)
 	rep.JitterMs, rep.ReceiverKbps = distOf(jitter), distOf(kbps)
 	rep.LatencyMs = distOf(durationsMs(latency))
-	rep.Server = serverCost(ph)
+	rep.Server = serverCost(ph, r.metricsURLs())
 	if rep.Server.Scraped {
 		rep.Received.ServerRatio = ratio(float64(rep.Received.Packets), rep.Server.PacketsOut)
 	}
@@ -372,7 +384,7 @@ func layerNames(info protocol.Track, s meterSnapshot) (last string, perLayer map
 }
 
 // serverCost turns the three /metrics readings into the server's cost over the window.
-func serverCost(ph *phases) ServerCost {
+func serverCost(ph *phases, metricsURLs []string) ServerCost {
 	begin, end := ph.server[1], ph.server[2]
 	for _, rd := range []serverReading{begin, end} {
 		if rd.err != nil {
@@ -391,6 +403,13 @@ func serverCost(ph *phases) ServerCost {
 	c.PacketsPerCPUS = ratio(c.PacketsOut, c.CPUSeconds)
 	if ph.server[0].err == nil {
 		c.JoinCPUSeconds = begin.c.CPUSeconds - ph.server[0].c.CPUSeconds
+	}
+	if len(begin.nodes) > 1 && len(end.nodes) == len(begin.nodes) && len(metricsURLs) == len(begin.nodes) {
+		for i := range begin.nodes {
+			d := end.nodes[i].sub(begin.nodes[i])
+			c.Nodes = append(c.Nodes, NodeCost{Metrics: metricsURLs[i], CPUSeconds: d.CPUSeconds, PacketsOut: d.PacketsOut,
+				PacketsPerCPUS: ratio(d.PacketsOut, d.CPUSeconds), Participants: begin.nodes[i].Participants})
+		}
 	}
 	return c
 }

@@ -33,7 +33,8 @@ type runner struct {
 	log     *slog.Logger
 	api     *webrtc.API
 	clips   clips
-	metrics *scraper // nil when off
+	nodes   []string   // WebSocket URL of each node
+	metrics []*scraper // one per node; none when off
 	people  []*participant
 
 	sources sync.WaitGroup // the publishers' source loops
@@ -76,9 +77,10 @@ func newRunner(opts Options) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{opts: opts, log: opts.Logger, api: api, clips: c}
-	if u, _ := opts.metricsURL(); u != "" {
-		r.metrics = newScraper(u)
+	r := &runner{opts: opts, log: opts.Logger, api: api, clips: c, nodes: opts.nodeURLs()}
+	urls, _ := opts.metricsURLs() // Validate checked them
+	for _, u := range urls {
+		r.metrics = append(r.metrics, newScraper(u))
 	}
 	for _, spec := range plan(opts) {
 		r.people = append(r.people, newParticipant(r, spec))
@@ -114,9 +116,11 @@ type phases struct {
 	loadCPU                                           [2]float64
 }
 
+// serverReading is one scrape of every node: their sum, and each node's own counters.
 type serverReading struct {
-	c   ServerCounters
-	err error
+	c     ServerCounters
+	nodes []ServerCounters
+	err   error
 }
 
 func (r *runner) run(ctx context.Context) *Report {
@@ -178,18 +182,35 @@ func (r *runner) run(ctx context.Context) *Report {
 	return r.report(&ph, smp.timeline())
 }
 
-// scrape reads the server's counters, if it is scraped at all.
+// metricsURLs lists the nodes' /metrics addresses in node order.
+func (r *runner) metricsURLs() []string {
+	urls := make([]string, len(r.metrics))
+	for i, m := range r.metrics {
+		urls[i] = m.url
+	}
+	return urls
+}
+
+// scrape reads every node's counters, if they are scraped at all, and sums them: the cluster's cost.
 func (r *runner) scrape(ctx context.Context) serverReading {
-	if r.metrics == nil {
+	if len(r.metrics) == 0 {
 		return serverReading{err: errors.New("metrics off")}
 	}
 	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 	defer cancel()
-	c, err := r.metrics.scrape(ctx)
-	if err != nil {
-		r.log.Warn("metrics", "err", err)
+	rd := serverReading{nodes: make([]ServerCounters, len(r.metrics))}
+	var wg sync.WaitGroup
+	errs := make([]error, len(r.metrics))
+	for i, m := range r.metrics {
+		wg.Go(func() { rd.nodes[i], errs[i] = m.scrape(ctx) })
 	}
-	return serverReading{c: c, err: err}
+	wg.Wait()
+	if rd.err = errors.Join(errs...); rd.err != nil {
+		r.log.Warn("metrics", "err", rd.err)
+		return rd
+	}
+	rd.c = sumCounters(rd.nodes)
+	return rd
 }
 
 // joinAll starts one participant per tick of the join rate and waits for every join to finish. When

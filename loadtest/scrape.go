@@ -50,6 +50,28 @@ func (c ServerCounters) sub(before ServerCounters) ServerCounters {
 		HaveCPU: c.HaveCPU && before.HaveCPU, HaveMediaStats: c.HaveMediaStats && before.HaveMediaStats}
 }
 
+// sumCounters adds the nodes' counters up: a cluster's cost. It has a figure only if every node has it,
+// and is read when the last node was.
+func sumCounters(nodes []ServerCounters) ServerCounters {
+	sum := ServerCounters{HaveCPU: len(nodes) > 0, HaveMediaStats: len(nodes) > 0}
+	for _, n := range nodes {
+		if n.At.After(sum.At) {
+			sum.At = n.At
+		}
+		sum.CPUSeconds += n.CPUSeconds
+		sum.PacketsIn += n.PacketsIn
+		sum.PacketsOut += n.PacketsOut
+		sum.BytesIn += n.BytesIn
+		sum.BytesOut += n.BytesOut
+		sum.Retransmitted += n.Retransmitted
+		sum.Participants += n.Participants
+		sum.Tracks += n.Tracks
+		sum.HaveCPU = sum.HaveCPU && n.HaveCPU
+		sum.HaveMediaStats = sum.HaveMediaStats && n.HaveMediaStats
+	}
+	return sum
+}
+
 // ParseMetrics reads the counters the load tester needs from the Prometheus text format. Metrics it
 // does not know are ignored; a missing one is left zero and its Have flag false.
 func ParseMetrics(r io.Reader) (ServerCounters, error) {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/huddlehq/huddle/cmd/server/node"
 )
@@ -103,4 +104,29 @@ func FuzzParseMetrics(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSumCounters(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	a := ServerCounters{At: t0, CPUSeconds: 1, PacketsOut: 10, PacketsIn: 2, BytesOut: 100, Retransmitted: 1, Participants: 3, HaveCPU: true, HaveMediaStats: true}
+	b := ServerCounters{At: t0.Add(time.Second), CPUSeconds: 2, PacketsOut: 30, PacketsIn: 1, BytesOut: 300, Participants: 1, HaveCPU: true, HaveMediaStats: true}
+	tests := []struct {
+		name  string
+		nodes []ServerCounters
+		want  ServerCounters
+	}{
+		{"none", nil, ServerCounters{}},
+		{"one", []ServerCounters{a}, a},
+		{"two add up, read when the later was", []ServerCounters{a, b}, ServerCounters{At: b.At, CPUSeconds: 3, PacketsOut: 40, PacketsIn: 3,
+			BytesOut: 400, Retransmitted: 1, Participants: 4, HaveCPU: true, HaveMediaStats: true}},
+		{"a node without CPU leaves the sum without it", []ServerCounters{a, {At: t0, HaveMediaStats: true}}, ServerCounters{At: t0, CPUSeconds: 1,
+			PacketsOut: 10, PacketsIn: 2, BytesOut: 100, Retransmitted: 1, Participants: 3, HaveMediaStats: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sumCounters(tt.nodes); got != tt.want {
+				t.Errorf("sumCounters = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
 }

@@ -62,6 +62,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			s.WindowSeconds, s.CPUSeconds, s.CPUCores, s.PacketsIn, s.PacketsOut, s.PacketsOutPerS, s.Retransmitted, s.BytesOut/1e6)
 		fmt.Fprintf(&b, "server: %.0f forwarded packets per CPU-second; receivers read %.4f of the packets it forwarded; joins cost %.2f CPU-s\n",
 			s.PacketsPerCPUS, r.Received.ServerRatio, s.JoinCPUSeconds)
+		for _, n := range s.Nodes {
+			fmt.Fprintf(&b, "  node %s: %.2f CPU-s, %.0f packets out (%.0f per CPU-second), %.0f participants with media\n",
+				n.Metrics, n.CPUSeconds, n.PacketsOut, n.PacketsPerCPUS, n.Participants)
+		}
 	} else {
 		fmt.Fprintf(&b, "server cost: not measured (%s)\n", s.Error)
 	}

@@ -189,8 +189,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runConfig, error) {
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
-	url := fs.String("url", "ws://127.0.0.1:7880/ws", "the server's WebSocket endpoint (loopback only)")
-	metrics := fs.String("metrics", "", `the server's /metrics ("" derives it from -url; "off" skips the server's cost)`)
+	url := fs.String("url", "ws://127.0.0.1:7880/ws", "the server's WebSocket endpoint (loopback only); the nodes of a cluster separated by commas")
+	metrics := fs.String("metrics", "", `the server's /metrics, one per node ("" derives them from -url; "off" skips the server's cost)`)
 	preset := fs.String("preset", "livestream", "scenario: livestream, meeting, classroom or consultation")
 	sf := addScenarioFlags(fs)
 	fs.BoolVar(&cfg.json, "json", false, "write the report as JSON to stdout instead of tables")
