@@ -83,17 +83,7 @@ func TestPresets(t *testing.T) {
 			tt.adjust(&o)
 			o.URL, o.Duration, o.JoinRate, o.Seed = wsURL(n), 3*time.Second, 20, 7
 			o.Logger = testLogger(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			rep, err := loadtest.Run(ctx, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text bytes.Buffer
-			if err := rep.WriteText(&text); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("\n%s", text.String())
+			rep, _ := runAndLog(t, o)
 			checkReport(t, rep)
 			tt.check(t, rep)
 			if t.Failed() {
@@ -105,6 +95,23 @@ func TestPresets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runAndLog runs o (within a minute) and logs its text report, which it also returns.
+func runAndLog(t *testing.T, o loadtest.Options) (*loadtest.Report, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rep, err := loadtest.Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", text.String())
+	return rep, text.String()
 }
 
 // checkReport asserts what every preset's report must show.
@@ -168,17 +175,7 @@ func TestClusterLoad(t *testing.T) {
 	}
 	o := loadtest.Options{URL: wsURL(nodes[0]) + "," + wsURL(nodes[1]), Rooms: 2, Publishers: 2, Subscribers: 2, Simulcast: true,
 		JoinRate: 20, Duration: 3 * time.Second, Seed: 3, Logger: testLogger(t)}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rep, err := loadtest.Run(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text bytes.Buffer
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", text.String())
+	rep, text := runAndLog(t, o)
 	checkReport(t, rep)
 	if len(rep.Server.Nodes) != 2 {
 		t.Fatalf("server cost of %d nodes, want 2: %+v", len(rep.Server.Nodes), rep.Server)
@@ -191,7 +188,7 @@ func TestClusterLoad(t *testing.T) {
 	if participants != 8 || packets != rep.Server.PacketsOut {
 		t.Errorf("nodes hold %.0f participants with media (want 8) and forwarded %.0f packets (the sum says %.0f)", participants, packets, rep.Server.PacketsOut)
 	}
-	if !strings.Contains(text.String(), "  node http://") {
+	if !strings.Contains(text, "  node http://") {
 		t.Error("the text report has no per-node lines")
 	}
 }
