@@ -17,6 +17,9 @@
 // Session joining with the same token and name, which republishes our camera,
 // microphone and screen share as they were (muted stays muted). Features
 // (lobby, chat, ...) plug into every Session through `extensions`.
+//
+// During the call the Devices panel (devicepanel.js) switches the camera or
+// microphone in place (devswitch.js) and the speaker.
 
 import { Session } from './session.js';
 import { getLocalMedia, getLocalTrack, stopStream } from './media.js';
@@ -30,6 +33,8 @@ import { Extensions } from './extensions.js';
 import { Reconnector, isTerminal } from './reconnect.js';
 import { StatsMonitor } from './stats.js';
 import { StatsPanel } from './statspanel.js';
+import { DevicePanel } from './devicepanel.js';
+import { switchDevice } from './devswitch.js';
 import { qualityByParticipant } from './quality.js';
 import { errorTitle } from './errors.js';
 import { RoomUI } from './roomui.js';
@@ -94,15 +99,42 @@ const statsPanel = new StatsPanel(
   stats,
   (pid) => session?.participants.get(pid)?.name ?? '',
 );
+/** Switching camera, microphone and speaker during the call (devicepanel.js). */
+const devicePanel = new DevicePanel({
+  toggle: $('toggle-devices'), panel: $('device-panel'), close: $('device-close'),
+  videoinput: $('call-camera-select'), audioinput: $('call-mic-select'), audiooutput: $('call-speaker-select'),
+  hint: $('call-devices-hint'), error: $('call-devices-error'),
+}, {
+  stream: () => local.stream,
+  shows: (kind) => controlState(kind) !== 'denied',
+  switchTo: (kind, deviceId) => switchTo(kind, deviceId),
+  speaker: (deviceId) => {
+    call.setAudioOutput(deviceId);
+    join.devices.refresh();
+  },
+  onOpen: () => closePanels(devicePanel),
+});
+// One panel at a time over the stage.
+$('toggle-stats').addEventListener('click', () => devicePanel.setOpen(false));
 const reconnector = new Reconnector({ attempt: () => reconnectOnce(), onState: onReconnectState });
 /** The role workflows (lobby, chat, people, hands, host tools, the mode's layout): roomui.js. */
 const roomUI = new RoomUI({ extensions, call, banners, connection: () => connection });
+for (const id of ['toggle-people', 'toggle-chat']) $(id).addEventListener('click', () => devicePanel.setOpen(false));
 
 exposeTestHooks({
   session: () => session,
   connection: () => connection,
-  call, join, banners, stats, statsPanel, reconnector, room: roomUI,
+  call, join, banners, stats, statsPanel, devicePanel, reconnector, room: roomUI,
 });
+
+/** Closes the stats and devices panels but keep; when keep opens, People and Chat close too. */
+function closePanels(keep = null) {
+  if (keep !== statsPanel) statsPanel.setOpen(false);
+  if (keep !== devicePanel) devicePanel.setOpen(false);
+  if (keep === null) return;
+  roomUI.people.setOpen(false);
+  roomUI.chat.setOpen(false);
+}
 
 function hasKind(kind) {
   return !!local.stream && (kind === 'audio' ? local.stream.getAudioTracks() : local.stream.getVideoTracks()).length > 0;
@@ -125,6 +157,7 @@ function renderLocal() {
   join.setToggles(local.micMuted, local.camOff);
   call.setLocalState({ micMuted: local.micMuted, camOff: local.camOff, mic: controlState('audio'), cam: controlState('video') });
   call.setScreenAllowed(canPublish(grantsNow(), 'screen'));
+  devicePanel.update();
 }
 
 /** A press on the mic or camera control. Locked ones (aria-disabled) still get clicks: those do nothing. */
@@ -216,6 +249,21 @@ async function startTrack(kind) {
   } finally {
     local.starting[kind] = false;
   }
+}
+
+/** The Devices panel chose another microphone ('audio') or camera ('video'): devswitch.js. Resolves with why not, or null. */
+async function switchTo(kind, deviceId) {
+  const { switched, message } = await switchDevice(local.stream, kind, deviceId, {
+    quality: join.quality(),
+    muted: () => (kind === 'audio' ? local.micMuted : local.camOff),
+    session: () => session,
+  });
+  if (switched) {
+    call.setLocalStream(local.stream);
+    showJoinMedia();
+    renderLocal();
+  }
+  return message;
 }
 
 /**
@@ -439,7 +487,7 @@ function onReconnectState(state, info) {
 function endCall(lead, banner) {
   reconnector.cancel();
   connection = 'left';
-  statsPanel.setOpen(false);
+  closePanels();
   session?.leave();
   endScreen();
   call.hide();
@@ -503,7 +551,7 @@ function leave() {
   const room = session.room || last?.room;
   reconnector.cancel();
   connection = 'left';
-  statsPanel.setOpen(false);
+  closePanels();
   endScreen();
   session.leave();
   call.hide();

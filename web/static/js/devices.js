@@ -1,11 +1,12 @@
-// devices.js: choosing the camera, microphone and speaker before joining.
+// devices.js: choosing the camera, microphone and speaker.
 //
-// One job: fill the join screen's three device lists from enumerateDevices,
-// show which device is in use, remember the user's choice on this device
-// (localStorage), and say plainly when a kind of device is missing or its
-// names are hidden until access is allowed. It reports choices through a
-// callback and never opens a device itself (media.js does, with the ids
-// chosen here).
+// One job: fill a set of three device lists (the join screen's, and the call's
+// Devices panel, devicepanel.js) from enumerateDevices, show which device is
+// in use, remember the user's choice on this device (localStorage, one record
+// shared by every picker on the page), and say plainly when a kind of device
+// is missing or its names are hidden until access is allowed. It reports
+// choices through a callback and never opens a device itself (media.js does,
+// with the ids chosen here).
 //
 // Speaker choice uses HTMLMediaElement.setSinkId; browsers without it (Safari,
 // Firefox before 116) play through the system's output, and the list is hidden.
@@ -22,9 +23,14 @@ const WORDS = {
 };
 
 /** Whether this browser can route a media element's sound to a chosen output. */
-function canChooseSpeaker() {
+export function canChooseSpeaker() {
   return typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
 }
+
+// The remembered choice, {kind: deviceId}: read once, shared by every
+// picker, so a choice made in the call is the one the join screen shows and
+// uses next.
+const prefs = loadPrefs();
 
 export class DevicePicker {
   /**
@@ -36,16 +42,16 @@ export class DevicePicker {
     this.els = els;
     this.hint = els.hint;
     this.onChange = onChange;
-    this.prefs = loadPrefs();
+    this.prefs = prefs;
     this.devices = { videoinput: [], audioinput: [], audiooutput: [] };
     this.present = { videoinput: false, audioinput: false, audiooutput: false }; // listed, even unnamed
     this.active = { videoinput: '', audioinput: '' }; // ids of the devices the current stream uses
-    this.refreshing = null;
+    this.refreshing = null; // the enumeration under way (refresh)
+    this.again = false; // refresh asked for while one was under way
     for (const kind of DEVICE_KINDS) {
       els[kind].addEventListener('change', () => {
         const id = els[kind].value;
-        this.prefs[kind] = id;
-        savePrefs(this.prefs);
+        this.remember(kind, id);
         this.onChange(kind, id);
       });
     }
@@ -57,6 +63,15 @@ export class DevicePicker {
   /** The device id the user prefers for kind, '' for the browser's default. */
   chosen(kind) {
     return this.prefs[kind] || '';
+  }
+
+  /**
+   * Remembers deviceId as the choice for kind without reporting it (a
+   * switch that failed goes back to the device still in use).
+   */
+  remember(kind, deviceId) {
+    this.prefs[kind] = deviceId || '';
+    savePrefs(this.prefs);
   }
 
   /**
@@ -73,11 +88,22 @@ export class DevicePicker {
 
   /** Re-reads the devices and redraws the lists. Resolves when done. */
   refresh() {
-    // One enumeration at a time; a burst of devicechange events needs only one.
+    // One enumeration at a time; a burst of devicechange events needs one
+    // more at most. Asked during one, it runs once more after it, so a stream
+    // set meanwhile (setStream) is drawn; the flag is read and the slot freed
+    // in one step, so no request falls between them.
+    this.again = true;
     if (!this.refreshing) {
-      this.refreshing = this.#enumerate().finally(() => {
-        this.refreshing = null;
-      });
+      this.refreshing = (async () => {
+        try {
+          while (this.again) {
+            this.again = false;
+            await this.#enumerate();
+          }
+        } finally {
+          this.refreshing = null;
+        }
+      })();
     }
     return this.refreshing;
   }

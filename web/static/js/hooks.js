@@ -4,7 +4,8 @@
 // without scraping the DOM or logging: the session and connection state, our
 // participant id, the remote tiles, per-track receive and send statistics,
 // who speaks, what the server lets us do (grants), reconnects, the
-// microphone level and device lists, the layout.
+// microphone level and device lists (the join screen's and the call's
+// Devices panel), what our publish PC sends, the layout.
 // A few hooks act, each to make a test deterministic: setTrackSettings (sends
 // `track_settings` by hand and takes that track away from adaptive stream),
 // setReconnectGiveUp (shortens the 2-minute reconnect window), setSpeakerView
@@ -19,11 +20,12 @@
  *          call: import('./call.js').CallScreen, join: import('./join.js').JoinScreen,
  *          banners: import('./banners.js').Banners, stats: import('./stats.js').StatsMonitor,
  *          statsPanel: import('./statspanel.js').StatsPanel,
+ *          devicePanel: import('./devicepanel.js').DevicePanel,
  *          reconnector: import('./reconnect.js').Reconnector,
  *          room: import('./roomui.js').RoomUI}} app
  */
 export function exposeTestHooks(app) {
-  const { call, join, banners, stats, statsPanel, reconnector } = app;
+  const { call, join, banners, stats, statsPanel, devicePanel, reconnector } = app;
   const session = () => app.session();
   const hooks = {
     /** 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left' */
@@ -91,6 +93,33 @@ export function exposeTestHooks(app) {
     micLevel: () => join.meter.level(),
     /** {videoinput: [{id, label}], audioinput: [...], audiooutput: [...], selected: {kind: id}} */
     devices: () => join.devices.snapshot(),
+    /**
+     * The call's Devices panel: {open, shown: {videoinput, audioinput, audiooutput},
+     * devices: {videoinput: [{id, label}], ..., selected: {kind: id}}, error, busy}.
+     */
+    devicePanel: () => devicePanel.snapshot(),
+    /**
+     * What the publish PC sends: {transceivers: count on the PC, sources: [{source, trackId (the
+     * server's), mid, localId, label, deviceId, readyState, enabled (of the MediaStreamTrack the
+     * sender sends), muted, blocked, rids: [encodings' rids], active: [encodings' active flags]}]}.
+     */
+    published: () => {
+      const p = session()?.publisher;
+      if (!p) return { transceivers: 0, sources: [] };
+      return {
+        transceivers: p.peer.pc.getTransceivers().length,
+        sources: [...p.local].map(([source, e]) => {
+          const t = e.transceiver.sender.track;
+          const encodings = e.transceiver.sender.getParameters().encodings || [];
+          return {
+            source, trackId: e.trackId, mid: e.transceiver.mid, localId: t?.id ?? '', label: t?.label ?? '',
+            deviceId: t?.getSettings().deviceId ?? '', readyState: t?.readyState ?? '', enabled: !!t?.enabled,
+            muted: e.muted, blocked: e.blocked,
+            rids: encodings.map((x) => x.rid || ''), active: encodings.map((x) => x.active !== false),
+          };
+        }),
+      };
+    },
     /** {view: 'grid'|'speaker', featured, page, pages, visible: [tile ids on the page]} */
     layout: () => call.layoutState(),
     /** Switches speaker view on or off; returns layout(). */

@@ -21,6 +21,8 @@ const PATHS = {
   // Layouts: a 2x2 grid, and one large tile over a strip.
   grid: '<rect x="3" y="3.5" width="7.5" height="7.5" rx="1.5"/><rect x="13.5" y="3.5" width="7.5" height="7.5" rx="1.5"/><rect x="3" y="13" width="7.5" height="7.5" rx="1.5"/><rect x="13.5" y="13" width="7.5" height="7.5" rx="1.5"/>',
   speakerView: '<rect x="3" y="3.5" width="18" height="11" rx="1.5"/><rect x="3" y="17" width="5" height="3.5" rx="1"/><rect x="9.5" y="17" width="5" height="3.5" rx="1"/><rect x="16" y="17" width="5" height="3.5" rx="1"/>',
+  // Devices: three sliders, as in the settings of other call apps.
+  devices: '<path d="M4 6h9"/><path d="M17 6h3"/><circle cx="15" cy="6" r="2"/><path d="M4 12h3"/><path d="M11 12h9"/><circle cx="9" cy="12" r="2"/><path d="M4 18h11"/><path d="M19 18h1"/><circle cx="17" cy="18" r="2"/>',
   stats: '<path d="M4 20.5h16"/><path d="M7 16.5v-5"/><path d="M12 16.5v-11"/><path d="M17 16.5v-8"/>',
   prev: '<path d="M15 5.5l-6.5 6.5 6.5 6.5"/>',
   next: '<path d="M9 5.5l6.5 6.5-6.5 6.5"/>',

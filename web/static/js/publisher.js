@@ -7,7 +7,8 @@
 // tracks, keeps the server's muted flag in step with track.enabled, turns
 // simulcast layers on and off when the server says whether anyone watches
 // them (dynacast, `publisher_layers`), and stops sending a source the server
-// no longer lets us publish (grants_changed) or tracks a moderator's mute.
+// no longer lets us publish (grants_changed) or tracks a moderator's mute,
+// and swaps in another camera or microphone without renegotiating.
 
 import { cameraSimulcast, SCREEN_ENCODING } from './simulcast.js';
 
@@ -70,6 +71,31 @@ export class Publisher {
         if (this.local.get(source) === entry) this.local.delete(source);
         throw err;
       }
+    });
+  }
+
+  /**
+   * Sends track instead of what source sends now (another camera or
+   * microphone chosen during the call) with RTCRtpSender.replaceTrack: no
+   * renegotiation, so the server keeps the trackId and the others' tiles stay.
+   * The sender keeps its encodings (simulcast layers and what dynacast turned
+   * off), and the new track keeps our mute and a moderator's block. Resolves
+   * with the track it replaced (its owner stops it), or null when source is
+   * not published (nothing was changed); rejects if the sender refused.
+   * @param {'microphone'|'camera'} source
+   * @param {MediaStreamTrack} track  of the source's kind
+   */
+  replaceSource(source, track) {
+    return this.peer.run(async () => {
+      const entry = this.local.get(source);
+      if (!entry) return null;
+      if (entry.track.kind !== track.kind) throw new Error(`a ${track.kind} track cannot replace the ${source}`);
+      if (entry.track === track) return null;
+      track.enabled = !entry.muted && !entry.blocked;
+      await entry.transceiver.sender.replaceTrack(track);
+      const old = entry.track;
+      entry.track = track;
+      return old;
     });
   }
 

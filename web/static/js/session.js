@@ -160,6 +160,17 @@ export class Session extends EventTarget {
     await this.publisher.publishTrack(track, stream);
   }
 
+  /**
+   * Sends track (another microphone or camera) in place of the one we
+   * publish of its kind, without renegotiating (Publisher.replaceSource).
+   * Resolves with the replaced track, or null when we publish none of that
+   * kind (yet): the caller's stream then decides what a later publish sends.
+   */
+  async replaceTrack(track) {
+    if (!this.publisher) return null;
+    return this.publisher.replaceSource(SOURCE_OF_KIND[track.kind], track);
+  }
+
   /** Publishes a screen capture; resolves with its server trackId once negotiated. */
   async publishScreen(track, stream) {
     if (this.state !== 'joined') throw new Error('not in a room');
