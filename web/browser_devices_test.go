@@ -279,7 +279,9 @@ func TestBrowserSwitchDevicesMidCall(t *testing.T) {
 	choose(t, a, "call-speaker-select", speaker.ID)
 	sinks, err := waitJS(a.Ctx, 5*time.Second, 100*time.Millisecond,
 		`[...document.querySelectorAll('#grid > .tile:not(.tile--local) video')].map(v => v.sinkId)`,
-		func(s []string) bool { return len(s) > 0 && !slices.ContainsFunc(s, func(x string) bool { return x != speaker.ID }) })
+		func(s []string) bool {
+			return len(s) > 0 && !slices.ContainsFunc(s, func(x string) bool { return x != speaker.ID })
+		})
 	if err != nil {
 		t.Errorf("A: remote tiles play through %v, want %q: %v", sinks, speaker.ID, err)
 	}
