@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -116,6 +117,36 @@ func (s *Server) withClusterRooms(ctx context.Context, local []admin.RoomInfo) (
 }
 
 // remoteParticipants lists a room another node owns (cluster mode); found is false if no node does.
+// roomElsewhere says where a room this node does not serve lives, when that is another node of the
+// cluster: an admin's change to it must be made there, where its members and rules are. nil when the
+// room is here, lives nowhere, or there is no cluster.
+func (s *Server) roomElsewhere(ctx context.Context, name string) error {
+	if s.cfg.Cluster == nil || s.lookup(name) != nil {
+		return nil
+	}
+	owner, found, err := s.cfg.Cluster.Placement.Lookup(ctx, name)
+	if err != nil {
+		return fmt.Errorf("room %q: where it lives: %w", name, err)
+	}
+	if !found || owner.ID == s.cfg.Cluster.Registry.Self().ID {
+		return nil
+	}
+	return &admin.RoomElsewhereError{Room: name, Node: owner.ID, BaseURL: httpBase(owner.SignalURL)}
+}
+
+// httpBase turns a node's signalling URL (ws://host:port/ws) into its HTTP base (http://host:port).
+func httpBase(signalURL string) string {
+	u, err := url.Parse(signalURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	scheme := map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+	if scheme == "" {
+		return ""
+	}
+	return scheme + "://" + u.Host
+}
+
 func (s *Server) remoteParticipants(ctx context.Context, name string) (out []admin.ParticipantInfo, found bool, err error) {
 	if s.cfg.Cluster == nil {
 		return nil, false, nil

@@ -37,12 +37,15 @@ func (s *Server) changeRoom(name string, create bool, fn func(r *room)) (*room, 
 }
 
 // CreateRoom implements admin.Directory.
-func (s *Server) CreateRoom(_ context.Context, name string, policy auth.Policy) (admin.RoomInfo, bool, error) {
+func (s *Server) CreateRoom(ctx context.Context, name string, policy auth.Policy) (admin.RoomInfo, bool, error) {
 	if err := protocol.ValidateRoomName(name); err != nil {
 		return admin.RoomInfo{}, false, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
 	}
 	if err := policy.Validate(); err != nil {
 		return admin.RoomInfo{}, false, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+	}
+	if err := s.roomElsewhere(ctx, name); err != nil {
+		return admin.RoomInfo{}, false, err
 	}
 	r, created, err := s.changeRoom(name, true, func(r *room) {
 		r.policy, r.hasPolicy, r.managed = policy, true, true
@@ -66,7 +69,10 @@ func (s *Server) Rooms(ctx context.Context) ([]admin.RoomInfo, error) {
 }
 
 // Room implements admin.Directory.
-func (s *Server) Room(_ context.Context, name string) (admin.RoomInfo, error) {
+func (s *Server) Room(ctx context.Context, name string) (admin.RoomInfo, error) {
+	if err := s.roomElsewhere(ctx, name); err != nil {
+		return admin.RoomInfo{}, err
+	}
 	r := s.lookup(name)
 	if r == nil {
 		return admin.RoomInfo{}, fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
@@ -76,7 +82,10 @@ func (s *Server) Room(_ context.Context, name string) (admin.RoomInfo, error) {
 
 // CloseRoom implements admin.Directory: the room forgets its policy, bans and grants, everyone in it or
 // in its lobby is told (room_closed) and disconnected, and the room goes when the last of them has left.
-func (s *Server) CloseRoom(_ context.Context, name string) error {
+func (s *Server) CloseRoom(ctx context.Context, name string) error {
+	if err := s.roomElsewhere(ctx, name); err != nil {
+		return err
+	}
 	var members []*Session
 	var waiters []*waiter
 	r, _, err := s.changeRoom(name, false, func(r *room) {
@@ -118,7 +127,10 @@ func (s *Server) Participants(ctx context.Context, name string) ([]admin.Partici
 }
 
 // RemoveParticipant implements admin.Directory.
-func (s *Server) RemoveParticipant(_ context.Context, room, identity string, ban bool) error {
+func (s *Server) RemoveParticipant(ctx context.Context, room, identity string, ban bool) error {
+	if err := s.roomElsewhere(ctx, room); err != nil {
+		return err
+	}
 	return s.removeIdentity(room, identity, ban, "an admin")
 }
 
@@ -159,7 +171,10 @@ func (s *Server) removeIdentity(name, identity string, ban bool, by string) erro
 }
 
 // Unban implements admin.Directory.
-func (s *Server) Unban(_ context.Context, name, identity string) error {
+func (s *Server) Unban(ctx context.Context, name, identity string) error {
+	if err := s.roomElsewhere(ctx, name); err != nil {
+		return err
+	}
 	found := false
 	_, _, err := s.changeRoom(name, false, func(r *room) {
 		found = r.bans[identity]
@@ -172,7 +187,10 @@ func (s *Server) Unban(_ context.Context, name, identity string) error {
 }
 
 // MuteTracks implements admin.Directory.
-func (s *Server) MuteTracks(_ context.Context, name, identity string, req admin.MuteRequest) ([]string, error) {
+func (s *Server) MuteTracks(ctx context.Context, name, identity string, req admin.MuteRequest) ([]string, error) {
+	if err := s.roomElsewhere(ctx, name); err != nil {
+		return nil, err
+	}
 	r := s.lookup(name)
 	if r == nil {
 		return nil, fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
@@ -208,12 +226,15 @@ func (s *Server) MuteTracks(_ context.Context, name, identity string, req admin.
 
 // UpdateGrants implements admin.Directory. The grants are kept for the identity in this room, so that
 // rejoining with the same token does not restore what an admin took away.
-func (s *Server) UpdateGrants(_ context.Context, name, identity string, g auth.Grants) ([]admin.ParticipantInfo, error) {
+func (s *Server) UpdateGrants(ctx context.Context, name, identity string, g auth.Grants) ([]admin.ParticipantInfo, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
 	}
 	if err := auth.ValidateIdentity(identity); err != nil {
 		return nil, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+	}
+	if err := s.roomElsewhere(ctx, name); err != nil {
+		return nil, err
 	}
 	sessions, err := s.setIdentityGrants(name, identity, g, true)
 	if err != nil {

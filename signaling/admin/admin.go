@@ -13,6 +13,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/huddlehq/huddle/signaling/auth"
@@ -49,7 +50,23 @@ var (
 	ErrParticipantNotFound = errors.New("participant not found")
 	ErrTrackNotFound       = errors.New("track not found")
 	ErrInvalid             = errors.New("invalid request")
+	// ErrRoomElsewhere: the room lives on another node of the cluster (see RoomElsewhereError).
+	ErrRoomElsewhere = errors.New("room lives on another node")
 )
+
+// RoomElsewhereError says which node a room lives on, so that a change to it can be sent there: the
+// handler answers 421 Misdirected Request with the node and its API's base, which Client follows.
+type RoomElsewhereError struct {
+	Room, Node string
+	// BaseURL is the node's HTTP base (from its signalling URL); empty when it has none.
+	BaseURL string
+}
+
+func (e *RoomElsewhereError) Error() string {
+	return fmt.Sprintf("room %q lives on node %s (%s): send changes to that node", e.Room, e.Node, e.BaseURL)
+}
+
+func (e *RoomElsewhereError) Unwrap() error { return ErrRoomElsewhere }
 
 // RoomInfo describes a room.
 type RoomInfo struct {
@@ -145,11 +162,14 @@ const (
 	MaxTokenTTL     = 31 * 24 * time.Hour
 )
 
-// ErrorBody is every error reply: {"error": {"code": "...", "message": "..."}}.
+// ErrorBody is every error reply: {"error": {"code": "...", "message": "..."}}; a room_elsewhere reply
+// also names the node and its API's base.
 type ErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Node    string `json:"node,omitempty"`
+		BaseURL string `json:"baseUrl,omitempty"`
 	} `json:"error"`
 }
 
@@ -161,5 +181,6 @@ const (
 	CodeParticipantNotFound = "participant_not_found"
 	CodeUnknownTrack        = "unknown_track"
 	CodeNoKeys              = "no_keys"
+	CodeRoomElsewhere       = "room_elsewhere"
 	CodeInternal            = "internal"
 )

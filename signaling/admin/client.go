@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,6 +30,8 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// Node and BaseURL say where the room lives, for a room_elsewhere reply.
+	Node, BaseURL string
 }
 
 func (e *APIError) Error() string {
@@ -122,7 +125,19 @@ func participantPath(room, identity string) string {
 	return "rooms/" + url.PathEscape(room) + "/participants/" + url.PathEscape(identity)
 }
 
+// do calls the API. A room that lives on another node of the cluster (room_elsewhere) is asked once
+// more, of that node.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	err := c.doAt(ctx, c.BaseURL, method, path, body, out)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Code == CodeRoomElsewhere && apiErr.BaseURL != "" &&
+		strings.TrimRight(apiErr.BaseURL, "/") != strings.TrimRight(c.BaseURL, "/") {
+		return c.doAt(ctx, apiErr.BaseURL, method, path, body, out)
+	}
+	return err
+}
+
+func (c *Client) doAt(ctx context.Context, base, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -131,7 +146,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+Prefix+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base, "/")+Prefix+path, rd)
 	if err != nil {
 		return fmt.Errorf("admin client: %w", err)
 	}
@@ -159,7 +174,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		if json.Unmarshal(raw, &eb) != nil || eb.Error.Code == "" {
 			return &APIError{Status: resp.StatusCode, Code: "http", Message: strings.TrimSpace(string(raw))}
 		}
-		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Node: eb.Error.Node, BaseURL: eb.Error.BaseURL}
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

@@ -383,7 +383,13 @@ var errNoKeys = errors.New("no API keys are configured, so the server cannot sig
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var aerr *auth.Error
 	var maxErr *http.MaxBytesError
+	var elsewhere *RoomElsewhereError
 	switch {
+	case errors.As(err, &elsewhere):
+		var body ErrorBody
+		body.Error.Code, body.Error.Message = CodeRoomElsewhere, elsewhere.Error()
+		body.Error.Node, body.Error.BaseURL = elsewhere.Node, elsewhere.BaseURL
+		_ = writeJSON(w, http.StatusMisdirectedRequest, body)
 	case errors.As(err, &aerr):
 		writeError(w, http.StatusForbidden, aerr.Code, aerr.Err.Error())
 	case errors.As(err, &maxErr):

@@ -225,3 +225,50 @@ func TestDevModeTrustsLoopbackOnly(t *testing.T) {
 func decodeBody(resp *http.Response, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
+
+// elsewhereDirectory says every room lives on node "node-b" at base.
+type elsewhereDirectory struct {
+	fakeDirectory
+	base string
+}
+
+func (e *elsewhereDirectory) MuteTracks(_ context.Context, room, _ string, _ MuteRequest) ([]string, error) {
+	return nil, &RoomElsewhereError{Room: room, Node: "node-b", BaseURL: e.base}
+}
+
+// TestClientFollowsRoomElsewhere: a node that does not own the room answers 421 room_elsewhere with the
+// owner's base; the client asks the owner once, and reports a second misdirection instead of following
+// it.
+func TestClientFollowsRoomElsewhere(t *testing.T) {
+	owner := httptest.NewServer(NewHandler(Config{Directory: &fakeDirectory{}, TrustLoopback: true}))
+	defer owner.Close()
+	edge := httptest.NewServer(NewHandler(Config{Directory: &elsewhereDirectory{base: owner.URL}, TrustLoopback: true}))
+	defer edge.Close()
+	lost := httptest.NewServer(NewHandler(Config{Directory: &elsewhereDirectory{base: edge.URL}, TrustLoopback: true}))
+	defer lost.Close()
+
+	tests := []struct {
+		name     string
+		base     string
+		wantIDs  []string
+		wantCode string
+	}{
+		{"the owner answers", owner.URL, []string{"TR_1"}, ""},
+		{"followed from another node", edge.URL, []string{"TR_1"}, ""},
+		{"misdirected twice", lost.URL, nil, CodeRoomElsewhere},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Client{BaseURL: tt.base}
+			ids, err := c.MuteTracks(context.Background(), "clinic", "ada", MuteRequest{Source: "microphone", Muted: true})
+			var apiErr *APIError
+			switch {
+			case tt.wantCode == "" && (err != nil || len(ids) != 1 || ids[0] != tt.wantIDs[0]):
+				t.Errorf("MuteTracks = %v, %v; want %v", ids, err, tt.wantIDs)
+			case tt.wantCode != "" && (!errors.As(err, &apiErr) || apiErr.Code != tt.wantCode || apiErr.Status != http.StatusMisdirectedRequest ||
+				apiErr.Node != "node-b" || apiErr.BaseURL != owner.URL):
+				t.Errorf("MuteTracks error %v (%+v); want 421 %s naming node-b at %s", err, apiErr, tt.wantCode, owner.URL)
+			}
+		})
+	}
+}

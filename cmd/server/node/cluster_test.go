@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -111,6 +113,20 @@ func TestClusterTwoNodesExchangeMedia(t *testing.T) {
 		t.Errorf("participants' edge nodes %v, want ada on node-a and bob on node-b", edges)
 	}
 
+	// A change asked of the node that does not own the room says where the room lives (421), and the
+	// admin client takes it there.
+	checkRoomElsewhere(t, b, "ward", "node-a", a.URL())
+	var bobIdentity string
+	for _, p := range parts {
+		if p.Name == "bob" {
+			bobIdentity = p.Identity
+		}
+	}
+	muted, err := ac.MuteTracks(context.Background(), "ward", bobIdentity, admin.MuteRequest{Source: "microphone", Muted: true})
+	if err != nil || len(muted) != 1 || !slices.Contains(bobTracks, muted[0]) {
+		t.Errorf("mute bob's microphone through node-b: %v, %v; want one of bob's tracks %v", muted, err, bobTracks)
+	}
+
 	ada.close()
 	bob.close()
 	eventually(t, 5*time.Second, "the room's claim is released", func() bool { return roomOwner(t, rdb, "ward") == "" })
@@ -124,6 +140,25 @@ func TestClusterTwoNodesExchangeMedia(t *testing.T) {
 	eventually(t, 5*time.Second, "no keys left in Redis", func() bool { return len(keysLeft(t, rdb)) == 0 })
 	rdb.Close()
 	goroutinesSettle(t, baseline)
+}
+
+// checkRoomElsewhere asks n, which does not own room, for it and expects 421 room_elsewhere naming the
+// owner and its API's base.
+func checkRoomElsewhere(t *testing.T, n *node.Node, room, owner, ownerURL string) {
+	t.Helper()
+	resp, err := http.Get(n.URL() + admin.Prefix + "rooms/" + room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body admin.ErrorBody
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("GET room %s from a non-owner: %d, body: %v", room, resp.StatusCode, err)
+	}
+	e := body.Error
+	if resp.StatusCode != http.StatusMisdirectedRequest || e.Code != admin.CodeRoomElsewhere || e.Node != owner || e.BaseURL != ownerURL {
+		t.Errorf("GET room %s from a non-owner: %d %+v; want 421 room_elsewhere naming %s at %s", room, resp.StatusCode, e, owner, ownerURL)
+	}
 }
 
 // TestClusterJoinRace: twenty clients join the same new room at once through two nodes; the room gets
