@@ -244,15 +244,14 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 	var out admin.TokenResponse
 	if e.keys != nil {
 		claims := auth.Claims{Room: *room, Name: *name, Role: r, Grants: grants, RegisteredClaims: jwt.RegisteredClaims{Subject: *identity}}
-		if out.Token, err = e.keys.Mint(claims, *ttl); err != nil {
+		if out.Token, out.ExpiresAt, err = admin.MintJoin(e.keys, claims, *ttl); err != nil {
 			return err
 		}
-		out.ExpiresAt = time.Now().Add(*ttl).UTC().Truncate(time.Second)
 		out.JoinURL = admin.JoinURL(e.publicURL, *room, out.Token)
 	} else {
 		// No key here: a dev-mode node mints with the key it made up at start.
 		c, _ := e.adminClient()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), adminCallTimeout)
 		defer cancel()
 		if out, err = c.MintToken(ctx, req); err != nil {
 			return fmt.Errorf("no API key here (%s/%s or -config), and the node at %s did not mint one: %w", envAPIKey, envAPISecret, e.serverURL, err)
@@ -307,10 +306,9 @@ func cmdLink(args []string, stdout, stderr io.Writer) error {
 	var out admin.LinkResponse
 	if e.keys != nil {
 		claims := auth.Claims{Room: *room, Name: *name, Role: r, Policy: policy, RegisteredClaims: jwt.RegisteredClaims{Subject: *identity}}
-		if out.Token, err = e.keys.Mint(claims, *ttl); err != nil {
+		if out.Token, out.ExpiresAt, err = admin.MintJoin(e.keys, claims, *ttl); err != nil {
 			return err
 		}
-		out.ExpiresAt = time.Now().Add(*ttl).UTC().Truncate(time.Second)
 	} else {
 		// No key here: a dev-mode node signs with the key it made up at start.
 		req := admin.LinkRequest{Identity: *identity, Name: *name, Role: string(r), TTLSeconds: int(*ttl / time.Second), Policy: policy}

@@ -287,12 +287,9 @@ func (h *handler) mintToken(w http.ResponseWriter, r *http.Request, who caller) 
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if h.cfg.Keys == nil {
-		return errNoKeys
-	}
-	role, err := auth.ParseRole(req.Role)
+	role, err := h.signingRole(req.Role)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return err
 	}
 	ttl := DefaultTokenTTL
 	if req.TTL != "" {
@@ -311,14 +308,12 @@ func (h *handler) mintToken(w http.ResponseWriter, r *http.Request, who caller) 
 	}
 	claims := auth.Claims{Room: req.Room, Name: req.Name, Role: role, Grants: req.Grants, Policy: req.Policy,
 		RegisteredClaims: jwt.RegisteredClaims{Subject: req.Identity}}
-	token, err := h.cfg.Keys.Mint(claims, ttl)
+	token, expires, err := MintJoin(h.cfg.Keys, claims, ttl)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	h.log.Info("admin: token minted", "by", who.identity, "room", req.Room, "identity", req.Identity, "role", role, "ttl", ttl)
-	return writeJSON(w, http.StatusOK, TokenResponse{
-		Token: token, ExpiresAt: time.Now().Add(ttl).UTC().Truncate(time.Second), JoinURL: JoinURL(h.baseURL(r), req.Room, token),
-	})
+	return writeJSON(w, http.StatusOK, TokenResponse{Token: token, ExpiresAt: expires, JoinURL: JoinURL(h.baseURL(r), req.Room, token)})
 }
 
 // createLink mints a join token for one person and room and wraps it in a link to the web client.
@@ -331,12 +326,9 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request, who caller)
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if h.cfg.Keys == nil {
-		return errNoKeys
-	}
-	role, err := auth.ParseRole(req.Role)
+	role, err := h.signingRole(req.Role)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return err
 	}
 	ttl := DefaultTokenTTL
 	if req.TTLSeconds != 0 {
@@ -347,14 +339,34 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request, who caller)
 	}
 	claims := auth.Claims{Room: room, Name: req.Name, Role: role, Policy: req.Policy,
 		RegisteredClaims: jwt.RegisteredClaims{Subject: req.Identity}}
-	token, err := h.cfg.Keys.Mint(claims, ttl)
+	token, expires, err := MintJoin(h.cfg.Keys, claims, ttl)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	h.log.Info("admin: join link made", "by", who.identity, "room", room, "identity", req.Identity, "role", role, "ttl", ttl)
-	return writeJSON(w, http.StatusOK, LinkResponse{
-		URL: JoinURL(h.baseURL(r), room, token), Token: token, ExpiresAt: time.Now().Add(ttl).UTC().Truncate(time.Second),
-	})
+	return writeJSON(w, http.StatusOK, LinkResponse{URL: JoinURL(h.baseURL(r), room, token), Token: token, ExpiresAt: expires})
+}
+
+// signingRole checks that this node can sign tokens, then parses the role a token or link asks for.
+func (h *handler) signingRole(name string) (auth.Role, error) {
+	if h.cfg.Keys == nil {
+		return "", errNoKeys
+	}
+	role, err := auth.ParseRole(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return role, nil
+}
+
+// MintJoin signs a join token of claims valid for ttl and says when it expires, to the second, as the
+// API's replies show it. The CLI uses it too, where it holds the keys itself.
+func MintJoin(keys *auth.Keyring, claims auth.Claims, ttl time.Duration) (token string, expiresAt time.Time, err error) {
+	token, err = keys.Mint(claims, ttl)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return token, time.Now().Add(ttl).UTC().Truncate(time.Second), nil
 }
 
 func (h *handler) baseURL(r *http.Request) string {
