@@ -7,6 +7,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -349,6 +350,22 @@ const layoutProblemsJS = `(() => {
   }
   return p;
 })()`
+
+// elementsFitJS returns a script listing what is wrong with the page at the current viewport for the
+// elements with the given ids: the page scrolls horizontally, an element is not visible or is cut off.
+func elementsFitJS(ids ...string) string {
+	list, _ := json.Marshal(ids)
+	return `(() => {
+  const p = [], vw = window.innerWidth;
+  if (document.documentElement.scrollWidth > vw + 1) p.push('page scrolls horizontally');
+  for (const id of ` + string(list) + `) {
+    const r = document.getElementById(id).getBoundingClientRect();
+    if (r.width === 0) p.push(id + ' not visible');
+    if (r.left < -1 || r.right > vw + 1) p.push(id + ' cut off');
+  }
+  return p;
+})()`
+}
 
 // joinLinkURL is an invitation link as `server link` prints it (issue 7): the
 // room and the join token in the fragment, which the page reads and then

@@ -59,16 +59,7 @@ func TestBrowserJoinScreen(t *testing.T) {
 			t.Fatalf("viewport %s: %v", vp.name, err)
 		}
 		time.Sleep(300 * time.Millisecond)
-		problems, err := evalJS[[]string](tb.Ctx, `(() => {
-		  const p = [], vw = window.innerWidth;
-		  if (document.documentElement.scrollWidth > vw + 1) p.push('page scrolls horizontally');
-		  for (const id of ['room', 'name', 'join-button', 'join-preview-tile']) {
-		    const r = document.getElementById(id).getBoundingClientRect();
-		    if (r.width === 0) p.push(id + ' not visible');
-		    if (r.left < -1 || r.right > vw + 1) p.push(id + ' cut off');
-		  }
-		  return p;
-		})()`)
+		problems, err := evalJS[[]string](tb.Ctx, elementsFitJS("room", "name", "join-button", "join-preview-tile"))
 		if err != nil {
 			t.Errorf("viewport %s: %v", vp.name, err)
 		}

@@ -138,16 +138,7 @@ func TestBrowserPreJoinDevicesAndMeter(t *testing.T) {
 		if vp.w == 390 {
 			emulatePhone(t, tb, vp.w, vp.h)
 		}
-		problems, err := evalJS[[]string](tb.Ctx, `(() => {
-		  const p = [], vw = window.innerWidth;
-		  if (document.documentElement.scrollWidth > vw + 1) p.push('page scrolls horizontally');
-		  for (const id of ['camera-select', 'mic-select', 'speaker-select', 'mic-meter', 'join-button']) {
-		    const r = document.getElementById(id).getBoundingClientRect();
-		    if (r.width === 0) p.push(id + ' not visible');
-		    if (r.left < -1 || r.right > vw + 1) p.push(id + ' cut off');
-		  }
-		  return p;
-		})()`)
+		problems, err := evalJS[[]string](tb.Ctx, elementsFitJS("camera-select", "mic-select", "speaker-select", "mic-meter", "join-button"))
 		if err != nil {
 			t.Errorf("%s: %v", vp.name, err)
 		}
