@@ -86,6 +86,9 @@ type Options struct {
 	// real clip replayed in a loop. Replayed media carries no send stamps: no latency for those tracks,
 	// and a replayed camera is one layer.
 	VideoFile, AudioFile string
+	// Transport confines every participant's media to one path: TransportUDP (""), TransportTCP or a
+	// TURN relay transport (transport.go).
+	Transport string
 	// RoomPrefix names the rooms <prefix>-<n>; "" picks one from Name and the clock, so that runs
 	// against one server do not meet.
 	RoomPrefix string
@@ -107,6 +110,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Layout == "" {
 		o.Layout = LayoutNone
+	}
+	if o.Transport == "" {
+		o.Transport = TransportUDP
 	}
 	if o.JoinRate == 0 {
 		o.JoinRate = 10
@@ -167,6 +173,9 @@ func (o Options) Validate() error {
 	}
 	if o.Duration < MinDuration || o.Duration > MaxDuration {
 		errs = append(errs, fmt.Errorf("duration %v: %v to %v", o.Duration, MinDuration, MaxDuration))
+	}
+	if err := validTransport(o.Transport); err != nil {
+		errs = append(errs, err)
 	}
 	if o.KeyframeInterval < 0 {
 		errs = append(errs, fmt.Errorf("keyframe interval %v is negative", o.KeyframeInterval))

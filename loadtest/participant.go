@@ -51,7 +51,9 @@ func newParticipant(r *runner, spec participantSpec) *participant {
 // ends (or the socket does); the sources until mediaCtx ends.
 func (p *participant) join(ctx, runCtx, mediaCtx context.Context) {
 	p.dialAt = time.Now()
-	c, err := client.Dial(ctx, p.r.nodes[p.spec.Node], client.Options{API: p.r.api, OnTrack: p.onTrack})
+	copts := client.Options{API: p.r.api, OnTrack: p.onTrack}
+	applyTransport(&copts, p.r.opts.Transport)
+	c, err := client.Dial(ctx, p.r.nodes[p.spec.Node], copts)
 	if err != nil {
 		p.err = fmt.Errorf("dial: %w", err)
 		return

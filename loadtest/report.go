@@ -73,6 +73,7 @@ type OptionsSummary struct {
 	Unpaced         bool    `json:"unpaced,omitempty"`
 	VideoFile       string  `json:"videoFile,omitempty"`
 	AudioFile       string  `json:"audioFile,omitempty"`
+	Transport       string  `json:"transport"`
 }
 
 // ParticipantCounts: Joined got `joined` (and published, if it was to); Failed did not; Skipped were never
@@ -212,7 +213,7 @@ func (r *runner) report(ph *phases, timeline []Sample) *Report {
 		Options: OptionsSummary{URL: o.URL, Rooms: o.Rooms, Publishers: o.Publishers, ScreenShares: o.ScreenShares,
 			AudioPublishers: o.AudioPublishers, Subscribers: o.Subscribers, Simulcast: o.Simulcast, Layer: o.Layer,
 			Layout: o.Layout, JoinRate: o.JoinRate, DurationSeconds: o.Duration.Seconds(), Seed: o.Seed, Unpaced: o.Unpaced,
-			VideoFile: o.VideoFile, AudioFile: o.AudioFile}}
+			VideoFile: o.VideoFile, AudioFile: o.AudioFile, Transport: o.Transport}}
 	r.countParticipants(rep)
 
 	publisher := map[string]string{} // track id → publisher's participant id

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
-
-	"github.com/huddlehq/huddle/signaling/client"
 )
 
 // Phases after the measurement: drain lets the last packets and their retransmissions arrive before the
@@ -69,7 +67,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 }
 
 func newRunner(opts Options) (*runner, error) {
-	api, err := client.NewAPI(true)
+	api, err := clientAPI(opts.Transport)
 	if err != nil {
 		return nil, fmt.Errorf("loadtest: %w", err)
 	}

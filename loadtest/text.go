@@ -16,8 +16,8 @@ const maxReceiverRows = 40
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	o := r.Options
-	fmt.Fprintf(&b, "== %s: %d room(s) × (%d publishers [%d screen], %d audio-only, %d subscribers), simulcast %v, layer %q, layout %s, seed %d\n",
-		r.Scenario, o.Rooms, o.Publishers, o.ScreenShares, o.AudioPublishers, o.Subscribers, o.Simulcast, o.Layer, o.Layout, o.Seed)
+	fmt.Fprintf(&b, "== %s: %d room(s) × (%d publishers [%d screen], %d audio-only, %d subscribers), simulcast %v, layer %q, layout %s, transport %s, seed %d\n",
+		r.Scenario, o.Rooms, o.Publishers, o.ScreenShares, o.AudioPublishers, o.Subscribers, o.Simulcast, o.Layer, o.Layout, o.Transport, o.Seed)
 	interrupted := ""
 	if r.Interrupted {
 		interrupted = " (interrupted)"

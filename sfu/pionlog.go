@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
@@ -36,5 +37,17 @@ func (l pionLogger) Info(msg string)              { l.emit(slog.LevelDebug, msg)
 func (l pionLogger) Infof(f string, args ...any)  { l.emitf(slog.LevelDebug, f, args...) }
 func (l pionLogger) Warn(msg string)              { l.emit(slog.LevelDebug, msg) }
 func (l pionLogger) Warnf(f string, args ...any)  { l.emitf(slog.LevelDebug, f, args...) }
-func (l pionLogger) Error(msg string)             { l.emit(slog.LevelWarn, msg) }
-func (l pionLogger) Errorf(f string, args ...any) { l.emitf(slog.LevelWarn, f, args...) }
+func (l pionLogger) Error(msg string)             { l.emit(errorLevel(msg), msg) }
+func (l pionLogger) Errorf(f string, args ...any) { l.emitf(errorLevel(f), f, args...) }
+
+// errorLevel demotes pion's reports of a failed close (a peer that already hung up, a socket closed
+// twice at shutdown): nothing an operator can act on.
+func errorLevel(msg string) slog.Level {
+	if strings.HasPrefix(msg, "Failed to close") {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
+
+// NewPionLoggerFactory is the same mapping for other pion components of the node (the TURN relay).
+func NewPionLoggerFactory(log *slog.Logger) logging.LoggerFactory { return pionLoggerFactory{log: log} }

@@ -19,28 +19,30 @@ type Config struct {
 	BindIP string
 	// UDPPort is the one UDP port all ICE traffic shares. 0 picks a free port (tests).
 	UDPPort int
+	// ICETCP adds passive ICE/TCP candidates on TCPPort beside the UDP ones, for clients whose network
+	// blocks UDP. 0 picks a free port (tests).
+	ICETCP  bool
+	TCPPort int
 	// PublicIPs, when set, replace the bound address in host candidates (a server behind 1:1 NAT).
 	PublicIPs []string
 	// Logger receives the SFU's structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// socketBufferSize is what the media socket asks the kernel for, each way.
-const socketBufferSize = 8 << 20
-
 // SFU holds the rooms of one node and the pion APIs they share.
 type SFU struct {
-	log     *slog.Logger
-	pubAPI  *webrtc.API // publish PeerConnections: we receive
-	subAPI  *webrtc.API // subscribe PeerConnections: we send
-	udpMux  ice.UDPMux
-	udpAddr net.Addr
+	log       *slog.Logger
+	pubAPI    *webrtc.API // publish PeerConnections: we receive
+	subAPI    *webrtc.API // subscribe PeerConnections: we send
+	checkAPIs map[CheckTransport]*webrtc.API
+	ports     *mediaPorts
 
 	counters counters
 	speakers *speakerDetector
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
+	checks map[*ConnectivityCheck]struct{}
 	closed bool
 }
 
@@ -66,64 +68,47 @@ func New(cfg Config) (*SFU, error) {
 	se.LoggerFactory = pionLoggerFactory{log: log}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-
-	var (
-		mux  ice.UDPMux
-		addr net.Addr
-	)
-	if bindIP.IsUnspecified() {
-		mediaNet, err := newMediaNet()
-		if err != nil {
-			return nil, err
-		}
-		multi, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback(), ice.UDPMuxFromPortWithNet(mediaNet),
-			ice.UDPMuxFromPortWithReadBufferSize(socketBufferSize), ice.UDPMuxFromPortWithWriteBufferSize(socketBufferSize))
-		if err != nil {
-			return nil, fmt.Errorf("sfu: open media UDP port %d on all interfaces: %w", cfg.UDPPort, err)
-		}
-		mux, addr = multi, &net.UDPAddr{IP: bindIP, Port: cfg.UDPPort}
-	} else {
-		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: bindIP, Port: cfg.UDPPort})
-		if err != nil {
-			return nil, fmt.Errorf("sfu: open media UDP port %s: %w", net.JoinHostPort(cfg.BindIP, fmt.Sprint(cfg.UDPPort)), err)
-		}
-		// Every publisher's packets arrive on this one socket, a keyframe's in one burst: the kernel's
-		// default receive buffer (~208 KB) overflows under a few simultaneous keyframes. The kernel caps
-		// the size at net.core.rmem_max/wmem_max; raise those for big nodes.
-		_ = conn.SetReadBuffer(socketBufferSize)
-		_ = conn.SetWriteBuffer(socketBufferSize)
-		mux, addr = webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("udpmux"), newMediaConn(conn)), conn.LocalAddr()
+	setAcceptanceWaits(&se)
+	ports, err := openMediaPorts(cfg, bindIP, &se)
+	if err != nil {
+		return nil, err
 	}
-	se.SetICEUDPMux(mux)
 	if len(cfg.PublicIPs) > 0 {
 		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
 		})
 		if err != nil {
-			_ = mux.Close()
+			_ = ports.close()
 			return nil, fmt.Errorf("sfu: public IPs %v: %w", cfg.PublicIPs, err)
 		}
 	}
 
 	pubAPI, err := newPublishAPI(se)
 	if err != nil {
-		_ = mux.Close()
+		_ = ports.close()
 		return nil, err
 	}
 	subAPI, err := newSubscribeAPI(se)
 	if err != nil {
-		_ = mux.Close()
+		_ = ports.close()
 		return nil, err
 	}
-	log.Info("media UDP port open", "addr", addr.String())
-	s := &SFU{log: log, pubAPI: pubAPI, subAPI: subAPI, udpMux: mux, udpAddr: addr, rooms: make(map[string]*Room)}
+	if tcp := ports.tcpAddr(); tcp != nil {
+		log.Info("media ports open", "udp", ports.udpAddr.String(), "ice_tcp", tcp.String())
+	} else {
+		log.Info("media ports open", "udp", ports.udpAddr.String(), "ice_tcp", "off")
+	}
+	s := &SFU{log: log, pubAPI: pubAPI, subAPI: subAPI, checkAPIs: newCheckAPIs(se, ports), ports: ports,
+		rooms: make(map[string]*Room), checks: make(map[*ConnectivityCheck]struct{})}
 	s.speakers = newSpeakerDetector(s)
 	return s, nil
 }
 
 // UDPAddr is the address of the media UDP port.
-func (s *SFU) UDPAddr() net.Addr { return s.udpAddr }
+func (s *SFU) UDPAddr() net.Addr { return s.ports.udpAddr }
+
+// TCPAddr is the address of the ICE/TCP port, nil when ICE/TCP is off.
+func (s *SFU) TCPAddr() net.Addr { return s.ports.tcpAddr() }
 
 // Join adds a participant to a room, creating the room if needed. onJoined runs once, with the room
 // locked, with the tracks already published there, so the caller can tell its client about exactly those
@@ -219,9 +204,10 @@ func (s *SFU) Close() error {
 			p.Close()
 		}
 	}
+	s.closeChecks()
 	s.speakers.close()
-	if err := s.udpMux.Close(); err != nil {
-		return fmt.Errorf("sfu: close media port: %w", err)
+	if err := s.ports.close(); err != nil {
+		return fmt.Errorf("sfu: close: %w", err)
 	}
 	return nil
 }

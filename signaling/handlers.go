@@ -22,6 +22,17 @@ func (s *Session) handle(frame []byte) bool {
 		s.reply(protocol.TypePong, env.ID, nil)
 		return true
 	}
+	// Connectivity checks work before a join (the pre-join screen), in the lobby and in the call.
+	if env.Type == protocol.TypePreflight || env.Type == protocol.TypeCheckOffer {
+		handler := (*Session).handlePreflight
+		if env.Type == protocol.TypeCheckOffer {
+			handler = (*Session).handleCheckOffer
+		}
+		if err := handler(s, env); err != nil {
+			s.sendError(env.ID, err)
+		}
+		return true
+	}
 	if s.media == nil && s.room != nil && !s.settleLobby(false) {
 		// Waiting in the lobby (or turned away and about to be disconnected).
 		if env.Type == protocol.TypeLeave {
@@ -118,6 +129,7 @@ func (s *Session) handleJoin(env protocol.Envelope) bool {
 		s.sendError(env.ID, perr)
 		return true
 	}
+	s.closeChecks() // a check's PeerConnection must not compete with the call's
 	s.participantID, s.name = newParticipantID(), a.Name
 	s.identity, s.role, s.hidden, s.joinedAt, s.roomName = a.Identity, a.Role, a.Role.Hidden(), time.Now(), req.Room
 	// Set before the media plane and the room can see the session: their goroutines log through it.
@@ -166,7 +178,7 @@ func (s *Session) joinMedia(joinID string, v roomView) (MediaParticipant, error)
 	media, err := s.srv.media.Join(s.roomName, s.participantID, s, func(tracks []sfu.TrackInfo) {
 		s.reply(protocol.TypeJoined, joinID, protocol.Joined{
 			Protocol: protocol.Version, ParticipantID: s.participantID, Room: s.roomName,
-			Participants: v.others, Tracks: tracksOf(tracks), ICEServers: nonNil(s.srv.cfg.ICEServers),
+			Participants: v.others, Tracks: tracksOf(tracks), ICEServers: s.iceServers(),
 			Identity: s.identity, Role: string(s.role), Grants: protocolGrants(grants), Policy: protocolPolicy(v.policy),
 			RoomState: v.state,
 		})

@@ -26,6 +26,13 @@ func (m noMedia) Join(room, participantID string, _ sfu.ParticipantEvents, _ fun
 	return nil, context.Canceled
 }
 
+func (noMedia) Offers(sfu.CheckTransport) bool { return false }
+
+func (m noMedia) StartCheck(context.Context, sfu.CheckTransport, string, time.Duration) (string, Check, error) {
+	m.t.Error("a connectivity check reached the media plane")
+	return "", nil, context.Canceled
+}
+
 // TestLobbyWaitOutlivesJoinTimeout: the join timeout closes a socket that never joins, but not one
 // waiting in a lobby, however long the host takes; the waiter's socket still answers ping.
 func TestLobbyWaitOutlivesJoinTimeout(t *testing.T) {

@@ -1,6 +1,9 @@
 package signaling
 
 import (
+	"context"
+	"time"
+
 	"github.com/pion/webrtc/v4"
 
 	"github.com/huddlehq/huddle/sfu"
@@ -9,6 +12,16 @@ import (
 // Media is what the control plane needs from the media plane.
 type Media interface {
 	Join(room, participantID string, events sfu.ParticipantEvents, onJoined func(existing []sfu.TrackInfo)) (MediaParticipant, error)
+	// Offers reports whether the node offers connectivity checks of a path (ICE/TCP may be off).
+	Offers(path sfu.CheckTransport) bool
+	// StartCheck answers a connectivity check's offer; the check ends itself after lifetime.
+	StartCheck(ctx context.Context, path sfu.CheckTransport, offerSDP string, lifetime time.Duration) (answerSDP string, check Check, err error)
+}
+
+// Check is a running connectivity check.
+type Check interface {
+	Close()
+	Ended() bool
 }
 
 // MediaParticipant is one participant's media, as the control plane drives it.
@@ -38,4 +51,16 @@ func (m SFUMedia) Join(room, participantID string, events sfu.ParticipantEvents,
 		return nil, err
 	}
 	return p, nil
+}
+
+// Offers implements Media.
+func (m SFUMedia) Offers(path sfu.CheckTransport) bool { return m.SFU.Offers(path) }
+
+// StartCheck implements Media.
+func (m SFUMedia) StartCheck(ctx context.Context, path sfu.CheckTransport, offerSDP string, lifetime time.Duration) (string, Check, error) {
+	answer, c, err := m.SFU.StartCheck(ctx, path, offerSDP, lifetime)
+	if err != nil {
+		return "", nil, err
+	}
+	return answer, c, nil
 }

@@ -19,12 +19,20 @@ import (
 
 // Config tunes the control plane. Zero values take the defaults in PROTOCOL.md.
 type Config struct {
-	ICEServers   []protocol.ICEServer // handed to clients in `joined`
-	JoinTimeout  time.Duration        // a socket must join within this (30 s)
-	PingInterval time.Duration        // server pings (15 s); a socket silent for 3 intervals is closed
-	WriteTimeout time.Duration        // one write to a socket (10 s)
-	QueueLength  int                  // outgoing messages a session may have queued (512)
-	Logger       *slog.Logger
+	ICEServers []protocol.ICEServer // handed to clients in `joined` when ICEIssuer is nil
+	// ICEIssuer issues each session ICE servers with credentials of its own (TURN) and revokes them
+	// when it ends; nil: ICEServers for everyone.
+	ICEIssuer ICEIssuer
+	// AllowedOrigins are web origins (scheme://host[:port], the host may start with "*.") besides the
+	// node's own whose pages may open a socket (origin.go).
+	AllowedOrigins []string
+	// CheckLifetime is how long a connectivity check's PeerConnection lives (20 s).
+	CheckLifetime time.Duration
+	JoinTimeout   time.Duration // a socket must join within this (30 s)
+	PingInterval  time.Duration // server pings (15 s); a socket silent for 3 intervals is closed
+	WriteTimeout  time.Duration // one write to a socket (10 s)
+	QueueLength   int           // outgoing messages a session may have queued (512)
+	Logger        *slog.Logger
 
 	// Keys verifies join tokens; nil: no token verifies (only dev-mode joins get in).
 	Keys *auth.Keyring
@@ -80,8 +88,8 @@ func New(media Media, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{
 		cfg: cfg, media: media, log: cfg.Logger,
-		// The default origin check (same host) stays: a page elsewhere must not drive a user's session.
-		upgrader: websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096},
+		// ServeHTTP checks the origin itself (origin.go), to refuse with a reason.
+		upgrader: websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: func(*http.Request) bool { return true }},
 		rooms:    make(map[string]*room),
 		sessions: make(map[*Session]struct{}),
 	}
@@ -105,6 +113,11 @@ func (s *Server) RoomsLost(rooms []string) { s.disown(rooms) }
 
 // ServeHTTP upgrades the request and runs the session until it ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		s.log.Info("websocket refused: foreign origin", "origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
+		refuseOrigin(w, r)
+		return
+	}
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)

@@ -47,8 +47,11 @@ type Session struct {
 	hidden        bool // an observer: not announced to the others
 	joinedAt      time.Time
 	media         MediaParticipant
-	midSource     map[string]string // source of each publish m-line offered so far
-	chatLimit     *rate.Limiter     // chat messages this session may send (chat.go)
+	midSource     map[string]string            // source of each publish m-line offered so far
+	chatLimit     *rate.Limiter                // chat messages this session may send (chat.go)
+	checksAllowed bool                         // a preflight was authorized (connectivity.go)
+	checks        map[sfu.CheckTransport]Check // running connectivity checks, one per path
+	checksStarted int                          // connectivity checks over the session's life
 
 	// Cluster mode (cluster_edge.go, cluster_owner.go), owned by the reader like the join state.
 	upstream   *cluster.RelayConn // edge: the room lives on another node; frames go there
@@ -59,6 +62,8 @@ type Session struct {
 	// state is what other goroutines (admin API, moderators' sessions, the media plane's events) read
 	// and change; see access.go.
 	state sessionState
+	// ice is the session's TURN credentials, issued once (connectivity.go).
+	ice sessionICE
 }
 
 func newSession(srv *Server, conn transport, remote string, devTrusted bool) *Session {
@@ -67,7 +72,9 @@ func newSession(srv *Server, conn transport, remote string, devTrusted bool) *Se
 		srv: srv, conn: conn, log: log, baseLog: log, remote: remote, devTrusted: devTrusted,
 		send: make(chan []byte, srv.cfg.QueueLength), done: make(chan struct{}),
 		closeCode: websocket.CloseNormalClosure, midSource: make(map[string]string),
-		state: sessionState{own: make(map[string]sfu.TrackInfo), blocked: make(map[string]bool)},
+		state:  sessionState{own: make(map[string]sfu.TrackInfo), blocked: make(map[string]bool)},
+		checks: make(map[sfu.CheckTransport]Check),
+		ice:    sessionICE{user: newSessionID()},
 	}
 }
 
@@ -81,7 +88,9 @@ func (s *Session) run() {
 	writerDone := make(chan struct{})
 	go func() { s.writeLoop(); close(writerDone) }()
 	defer func() {
+		s.closeChecks()
 		s.leave()
+		s.revokeICE()       // after leave: no media left to relay
 		s.endClusterRoles() // after leave: the room's claim is held until its member has gone
 		s.closeWith(websocket.CloseNormalClosure, "")
 		<-writerDone

@@ -39,11 +39,10 @@ type nodeOption func(*node.Config)
 func startNode(t *testing.T, addr string, opts ...nodeOption) *testNode {
 	t.Helper()
 	cfg := node.DefaultConfig()
-	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.UseFreePorts()
 	if addr != "" {
 		cfg.HTTP.Addr = addr
 	}
-	cfg.Media.UDPPort = 0
 	for _, opt := range opts {
 		opt(&cfg)
 	}

@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/huddlehq/huddle/cmd/server/node/testcert"
 	"github.com/huddlehq/huddle/loadtest"
 )
 
@@ -43,7 +44,7 @@ const (
 // benchConfig is what the flags of bench say.
 type benchConfig struct {
 	server, profile, profilePreset, outDir string
-	presets                                []string
+	presets, transports                    []string
 	serverProcs, runs                      int
 	sf                                     *scenarioFlags
 	stdout, stderr                         io.Writer
@@ -63,6 +64,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.StringVar(&cfg.profile, "profile", "", "write a CPU profile of the server during the -profile-preset run here and print its top functions")
 	fs.StringVar(&cfg.profilePreset, "profile-preset", "meeting", "the preset the profile covers")
 	fs.StringVar(&cfg.outDir, "out", "", "also write <preset>.json and <preset>.html reports into this directory")
+	transports := fs.String("transports", "", "comma-separated transports to run each preset over (udp, tcp, relay-udp, relay-tcp, relay-tls); the summary compares each with udp. Default: -transport's")
 	fs.IntVar(&cfg.runs, "runs", 1, "run each preset this many times; the summary gives every run and the median (noisy machines)")
 	fs.IntVar(&cfg.serverProcs, "server-procs", 0, "run the server with GOMAXPROCS set to this, which also turns its adaptive procs off (0: the server adapts)")
 	cfg.sf = addScenarioFlags(fs)
@@ -83,6 +85,17 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	if len(cfg.presets) == 0 {
 		return cfg, errors.New("-presets: none given")
 	}
+	if *transports == "" {
+		*transports = cfg.sf.transport
+	}
+	for _, t := range strings.Split(*transports, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			if !slices.Contains(loadtest.Transports(), t) {
+				return cfg, fmt.Errorf("-transports: %q is not one of %s", t, strings.Join(loadtest.Transports(), ", "))
+			}
+			cfg.transports = append(cfg.transports, t)
+		}
+	}
 	if cfg.runs < 1 {
 		return cfg, fmt.Errorf("-runs %d: at least 1", cfg.runs)
 	}
@@ -100,7 +113,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg.stdout, cfg.stderr = stdout, stderr
-	srv, err := startServer(ctx, cfg.server, cfg.serverProcs, stderr)
+	tlsFiles, cleanup, err := benchCertificate(cfg.transports)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest bench:", err)
+		return exitUsage
+	}
+	defer cleanup()
+	srv, err := startServer(ctx, cfg.server, cfg.serverProcs, tlsFiles, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest bench:", err)
 		return exitUsage
@@ -111,32 +130,56 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code := exitOK
 	var reports []*loadtest.Report
 	for _, name := range cfg.presets {
-		for run := 1; run <= cfg.runs && ctx.Err() == nil; run++ {
-			rep, failed, err := benchRun(ctx, cfg, srv, name, run)
-			if err != nil {
-				fmt.Fprintln(stderr, "loadtest bench:", err)
-				return exitUsage
+		for _, transport := range cfg.transports {
+			for run := 1; run <= cfg.runs && ctx.Err() == nil; run++ {
+				rep, failed, err := benchRun(ctx, cfg, srv, name, transport, run)
+				if err != nil {
+					fmt.Fprintln(stderr, "loadtest bench:", err)
+					return exitUsage
+				}
+				if failed {
+					code = exitFailed
+				}
+				reports = append(reports, rep)
 			}
-			if failed {
-				code = exitFailed
-			}
-			reports = append(reports, rep)
 		}
 	}
 	printSummary(reports, cfg.runs, stdout)
 	return code
 }
 
+// benchCertificate makes a throwaway certificate when a transport needs TLS (TURN over TLS), and has
+// this process trust it (pion's TURN dialer uses the system roots); cleanup removes it.
+func benchCertificate(transports []string) (files []string, cleanup func(), err error) {
+	if !slices.Contains(transports, loadtest.TransportRelayTLS) {
+		return nil, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "huddle-bench-tls-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("certificate: %w", err)
+	}
+	cleanup = func() { _ = os.RemoveAll(dir) }
+	cert, err := testcert.New(dir)
+	if err == nil {
+		err = cert.TrustInProcess()
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("certificate: %w", err)
+	}
+	return []string{cert.CertFile, cert.KeyFile}, cleanup, nil
+}
+
 // benchRun runs one preset once. The first run of each preset prints its whole report (and writes it
 // to -out, and is the one profiled); the others only add their line to the summary. failed says the
 // run broke a threshold.
-func benchRun(ctx context.Context, cfg benchConfig, srv *server, name string, run int) (rep *loadtest.Report, failed bool, err error) {
+func benchRun(ctx context.Context, cfg benchConfig, srv *server, name, transport string, run int) (rep *loadtest.Report, failed bool, err error) {
 	stdout, stderr := cfg.stdout, cfg.stderr
 	o, th, err := cfg.sf.apply(name, stderr)
 	if err != nil {
 		return nil, false, err
 	}
-	o.URL = "ws://" + srv.addr + "/ws"
+	o.URL, o.Transport = srv.wsBase+"/ws", transport
 	var prof *profiler
 	if cfg.profile != "" && name == cfg.profilePreset && run == 1 {
 		prof = &profiler{url: srv.base + "/debug/pprof/profile", path: cfg.profile}
@@ -165,6 +208,14 @@ func benchRun(ctx context.Context, cfg benchConfig, srv *server, name string, ru
 	return rep, failed, nil
 }
 
+// reportName is a report's line in the summary: the preset, and the transport when not UDP.
+func reportName(r *loadtest.Report) string {
+	if t := r.Options.Transport; t != "" && t != loadtest.TransportUDP {
+		return r.Scenario + "/" + t
+	}
+	return r.Scenario
+}
+
 func writeReports(rep *loadtest.Report, dir, name string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("reports: %w", err)
@@ -178,39 +229,70 @@ func writeReports(rep *loadtest.Report, dir, name string) error {
 }
 
 // printSummary is one line per run: the figures the benchmark is about. With several runs of a preset,
-// a median line follows its runs, and the target is judged on it.
+// a median line follows its runs, and the target is judged on it. With several transports, "vs udp"
+// gives each one's packets per CPU-second (the median) as a share of the same preset's over UDP.
 func printSummary(reports []*loadtest.Report, runs int, w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "preset\tjoined\tfailed\tloss %\tlatency p50 ms\tp99 ms\tpackets out\tserver CPU-s\tpackets/CPU-s\ttarget\t")
+	type group struct {
+		reports []*loadtest.Report
+		median  float64
+	}
+	var groups []group
+	udp := map[string]float64{} // scenario → its UDP median
 	for start := 0; start < len(reports); start += runs {
-		group := reports[start:min(start+runs, len(reports))]
-		for i, r := range group {
-			name := r.Scenario
+		g := group{reports: reports[start:min(start+runs, len(reports))]}
+		rates := make([]float64, len(g.reports))
+		for i, r := range g.reports {
+			rates[i] = r.Server.PacketsPerCPUS
+		}
+		g.median = median(rates)
+		if t := g.reports[0].Options.Transport; t == "" || t == loadtest.TransportUDP {
+			udp[g.reports[0].Scenario] = g.median
+		}
+		groups = append(groups, g)
+	}
+	vsUDP := func(g group) string {
+		base, ok := udp[g.reports[0].Scenario]
+		if !ok || base == 0 || len(udp) == 0 || len(groups) == len(udp) {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", g.median/base)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "preset\tjoined\tfailed\tloss %\tlatency p50 ms\tp99 ms\tfirst media p50 ms\tpackets out\tserver CPU-s\tpackets/CPU-s\tvs udp\ttarget\t")
+	for _, g := range groups {
+		for i, r := range g.reports {
+			name := reportName(r)
+			target, ratio := "-", "-"
 			if runs > 1 {
-				name = fmt.Sprintf("%s #%d", r.Scenario, i+1)
+				name = fmt.Sprintf("%s #%d", name, i+1)
+			} else {
+				target, ratio = verdict(r.Scenario, r.Server.PacketsPerCPUS), vsUDP(g)
 			}
-			target := "-"
-			if runs == 1 {
-				target = verdict(r.Scenario, r.Server.PacketsPerCPUS)
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.2f\t%.2f\t%.0f\t%.2f\t%.0f\t%s\t\n", name, r.Participants.Joined, r.Participants.Failed,
-				100*r.Loss.Rate, r.LatencyMs.P50, r.LatencyMs.P99, r.Server.PacketsOut, r.Server.CPUSeconds, r.Server.PacketsPerCPUS, target)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.0f\t%s\t%s\t\n", name, r.Participants.Joined, r.Participants.Failed,
+				100*r.Loss.Rate, r.LatencyMs.P50, r.LatencyMs.P99, r.FirstMediaMs.P50, r.Server.PacketsOut, r.Server.CPUSeconds, r.Server.PacketsPerCPUS, ratio, target)
 		}
 		if runs > 1 {
-			rates := make([]float64, len(group))
-			for i, r := range group {
-				rates[i] = r.Server.PacketsPerCPUS
+			lo, hi := g.reports[0].Server.PacketsPerCPUS, g.reports[0].Server.PacketsPerCPUS
+			for _, r := range g.reports {
+				lo, hi = min(lo, r.Server.PacketsPerCPUS), max(hi, r.Server.PacketsPerCPUS)
 			}
-			slices.Sort(rates)
-			median := rates[len(rates)/2]
-			if len(rates)%2 == 0 {
-				median = (rates[len(rates)/2-1] + rates[len(rates)/2]) / 2
-			}
-			fmt.Fprintf(tw, "%s median of %d\t\t\t\t\t\t\t\t%.0f\t%s, runs %.0f–%.0f\t\n", group[0].Scenario, len(group),
-				median, verdict(group[0].Scenario, median), rates[0], rates[len(rates)-1])
+			fmt.Fprintf(tw, "%s median of %d\t\t\t\t\t\t\t\t\t%.0f\t%s\t%s, runs %.0f–%.0f\t\n", reportName(g.reports[0]), len(g.reports),
+				g.median, vsUDP(g), verdict(g.reports[0].Scenario, g.median), lo, hi)
 		}
 	}
 	_ = tw.Flush()
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 0 {
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 // verdict compares a preset's forwarded packets per CPU-second with its target, if it has one.
@@ -230,14 +312,15 @@ func verdict(preset string, rate float64) string {
 type server struct {
 	cmd     *exec.Cmd
 	addr    string // host:port of HTTP
-	base    string // http://host:port
+	base    string // http://host:port (https with a certificate)
+	wsBase  string // ws://host:port (wss)
 	udpPort int
 	done    chan error
 }
 
 // startServer runs the binary on free loopback ports with the profiler on and waits until /healthz
 // answers. The process ends with ctx or stop.
-func startServer(ctx context.Context, binary string, procs int, stderr io.Writer) (*server, error) {
+func startServer(ctx context.Context, binary string, procs int, tlsFiles []string, stderr io.Writer) (*server, error) {
 	httpPort, err := freePort("tcp")
 	if err != nil {
 		return nil, err
@@ -247,7 +330,13 @@ func startServer(ctx context.Context, binary string, procs int, stderr io.Writer
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
-	cmd := exec.CommandContext(ctx, binary, "-http", addr, "-bind-ip", "127.0.0.1", "-udp-port", strconv.Itoa(udpPort), "-pprof", "-log-level", "warn")
+	args := []string{"-http", addr, "-bind-ip", "127.0.0.1", "-udp-port", strconv.Itoa(udpPort),
+		"-tcp-port", "0", "-turn-port", "0", "-turn-tls-port", "0", "-relay-ports", "0-0", "-pprof", "-log-level", "warn"}
+	scheme := "http"
+	if len(tlsFiles) == 2 {
+		args, scheme = append(args, "-tls-cert", tlsFiles[0], "-tls-key", tlsFiles[1]), "https"
+	}
+	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if procs > 0 {
 		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(procs))
@@ -257,7 +346,8 @@ func startServer(ctx context.Context, binary string, procs int, stderr io.Writer
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}
-	s := &server{cmd: cmd, addr: addr, base: "http://" + addr, udpPort: udpPort, done: make(chan error, 1)}
+	s := &server{cmd: cmd, addr: addr, base: scheme + "://" + addr, wsBase: strings.Replace(scheme, "http", "ws", 1) + "://" + addr,
+		udpPort: udpPort, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
 	if err := s.waitReady(ctx); err != nil {
 		s.stop(stderr)

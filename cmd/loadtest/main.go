@@ -103,6 +103,7 @@ type scenarioFlags struct {
 	rooms, publishers, screens, audioPubs, subscribers int
 	simulcast, unpaced, quiet                          bool
 	layer, layout, videoFile, audioFile, logLevel      string
+	transport                                          string
 	joinRate                                           float64
 	duration, keyframeInterval                         time.Duration
 	seed                                               int64
@@ -133,6 +134,7 @@ func addScenarioFlags(fs *flag.FlagSet) *scenarioFlags {
 	fs.IntVar(&f.maxMissing, "max-missing-tracks", 0, "fail when more expected tracks than this never arrive (negative: never)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress line on stderr")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+	fs.StringVar(&f.transport, "transport", "udp", "how every participant's media reaches the server: udp, tcp (ICE/TCP), relay-udp, relay-tcp or relay-tls (TURN; relay-tls needs a certificate this process trusts: SSL_CERT_FILE)")
 	return f
 }
 
@@ -164,7 +166,7 @@ func (f *scenarioFlags) apply(preset string, stderr io.Writer) (loadtest.Options
 	override("join-rate", func() { o.JoinRate = f.joinRate })
 	override("duration", func() { o.Duration = f.duration })
 	o.Seed, o.KeyframeInterval, o.Unpaced = f.seed, f.keyframeInterval, f.unpaced
-	o.VideoFile, o.AudioFile = f.videoFile, f.audioFile
+	o.VideoFile, o.AudioFile, o.Transport = f.videoFile, f.audioFile, f.transport
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return o, loadtest.Thresholds{}, fmt.Errorf("-log-level %q: %w", f.logLevel, err)

@@ -45,7 +45,7 @@ func startServerProcess(t *testing.T, bin, id, redisURL string) *serverProcess {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
 	p := &serverProcess{id: id, url: "http://" + addr, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-http", addr, "-udp-port", fmt.Sprint(freePort(t, "udp")), "-redis", redisURL,
+	p.cmd = exec.Command(bin, "-http", addr, "-udp-port", fmt.Sprint(freePort(t, "udp")), "-tcp-port", "0", "-turn-port", "0", "-relay-ports", "0-0", "-redis", redisURL,
 		"-node-id", id, "-log-level", "warn")
 	p.cmd.Stderr = os.Stderr
 	if err := p.cmd.Start(); err != nil {

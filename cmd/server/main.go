@@ -134,6 +134,15 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 	bindIP := fs.String("bind-ip", "", "IP the media UDP port binds (default "+cfg.Media.BindIP+")")
 	udpPort := fs.Int("udp-port", -1, fmt.Sprintf("media UDP port shared by all ICE traffic (default %d)", cfg.Media.UDPPort))
 	publicIPs := fs.String("public-ip", "", "comma-separated IPs advertised in ICE candidates (1:1 NAT)")
+	iceTCP := fs.Bool("ice-tcp", cfg.Media.ICETCP, "offer ICE/TCP candidates beside UDP (media.ice_tcp)")
+	tcpPort := fs.Int("tcp-port", -1, fmt.Sprintf("ICE/TCP port (default %d)", cfg.Media.TCPPort))
+	turnOn := fs.Bool("turn", cfg.TURN.Enabled, "run the embedded TURN relay (turn.enabled)")
+	turnPort := fs.Int("turn-port", -1, fmt.Sprintf("embedded TURN port, UDP and TCP (default %d)", cfg.TURN.UDPPort))
+	turnTLSPort := fs.Int("turn-tls-port", -1, fmt.Sprintf("embedded TURN over TLS port; may be the HTTPS port (default %d)", cfg.TURN.TLSPort))
+	turnHost := fs.String("turn-host", "", "host name in the TURN URLs clients get; must match the certificate (turn.host)")
+	relayPorts := fs.String("relay-ports", "", fmt.Sprintf("TURN relay port range MIN-MAX (default %d-%d; 0-0: any)", cfg.TURN.RelayPortMin, cfg.TURN.RelayPortMax))
+	tlsCert := fs.String("tls-cert", "", "PEM certificate chain: serve HTTPS/WSS and TURN over TLS (tls.cert_file)")
+	tlsKey := fs.String("tls-key", "", "PEM private key of -tls-cert (tls.key_file)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default "+cfg.Log.Level+")")
 	logFormat := fs.String("log-format", "", "text or json (default "+cfg.Log.Format+")")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler at /debug/pprof/ (diagnostics; off by default)")
@@ -147,7 +156,7 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (sub-commands: version, token, rooms, participants, kick)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (sub-commands: version, token, rooms, participants, kick, link)", fs.Arg(0))
 	}
 	if *configPath != "" {
 		if err := node.LoadFile(*configPath, &cfg); err != nil {
@@ -171,6 +180,10 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 	}
 	if *publicIPs != "" {
 		cfg.Media.PublicIPs = strings.Split(*publicIPs, ",")
+	}
+	if err := applyNetFlags(fs, &cfg, netFlags{iceTCP: *iceTCP, tcpPort: *tcpPort, turn: *turnOn, turnPort: *turnPort,
+		turnTLSPort: *turnTLSPort, turnHost: *turnHost, relayPorts: *relayPorts, tlsCert: *tlsCert, tlsKey: *tlsKey}); err != nil {
+		return cfg, err
 	}
 	if *logLevel != "" {
 		cfg.Log.Level = *logLevel

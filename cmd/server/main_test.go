@@ -46,7 +46,7 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	cmd := exec.Command(bin, "-http", httpAddr, "-udp-port", fmt.Sprint(freePort(t, "udp")), "-log-level", "warn")
+	cmd := exec.Command(bin, "-http", httpAddr, "-udp-port", fmt.Sprint(freePort(t, "udp")), "-tcp-port", "0", "-turn-port", "0", "-relay-ports", "0-0", "-log-level", "warn")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -19,15 +19,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/huddlehq/huddle/signaling/protocol"
@@ -97,6 +94,12 @@ type Options struct {
 	// server learn the client only through the relay (as a peer-reflexive candidate), so that no direct
 	// path can win the ICE checks.
 	RewriteLocalCandidate func(target, candidate string) string
+	// ICETransportPolicy "relay" makes both PeerConnections use TURN relay candidates only (the
+	// bundled client's ?relay=1), through the ICE servers `joined` hands out.
+	ICETransportPolicy webrtc.ICETransportPolicy
+	// KeepICEURL, if set, picks which URLs of the handed-out ICE servers the client uses (e.g. only
+	// turns: ones, to test the relay over TLS); nil keeps them all.
+	KeepICEURL func(url string) bool
 	// Token is the join token Join sends (a JWT from the server's CLI, admin API or your backend). Empty
 	// joins without one, which only a dev-mode server on this machine accepts.
 	Token string
@@ -116,6 +119,9 @@ type Client struct {
 	rewriteRemote func(target, candidate string) string
 	rewriteLocal  func(target, candidate string) string
 	token         string // Options.Token
+	icePolicy     webrtc.ICETransportPolicy
+	keepICEURL    func(string) bool
+	iceServers    []webrtc.ICEServer // from `joined`, as applied to both PeerConnections
 
 	mu           sync.Mutex
 	nextID       int
@@ -138,31 +144,6 @@ type pendingReply struct {
 	onReply func(protocol.Envelope)
 }
 
-// NewAPI returns a pion API with the default codecs and interceptors. loopbackOnly restricts ICE to
-// loopback addresses, as every test and load run here must.
-func NewAPI(loopbackOnly bool) (*webrtc.API, error) {
-	var me webrtc.MediaEngine
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, fmt.Errorf("client: codecs: %w", err)
-	}
-	var reg interceptor.Registry
-	if err := webrtc.RegisterDefaultInterceptors(&me, &reg); err != nil {
-		return nil, fmt.Errorf("client: interceptors: %w", err)
-	}
-	// The server ranks active speakers by this extension (RFC 6464), as browsers send it.
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("client: audio level extension: %w", err)
-	}
-	var se webrtc.SettingEngine
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if loopbackOnly {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg), webrtc.WithSettingEngine(se)), nil
-}
-
 // Dial opens the socket (url like ws://127.0.0.1:7880/ws) and prepares both PeerConnections.
 func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	api := opts.API
@@ -179,12 +160,12 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: dial %s: %w", url, err)
 	}
-	pub, err := api.NewPeerConnection(webrtc.Configuration{})
+	pub, err := api.NewPeerConnection(webrtc.Configuration{ICETransportPolicy: opts.ICETransportPolicy})
 	if err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("client: publish connection: %w", err)
 	}
-	sub, err := api.NewPeerConnection(webrtc.Configuration{})
+	sub, err := api.NewPeerConnection(webrtc.Configuration{ICETransportPolicy: opts.ICETransportPolicy})
 	if err != nil {
 		_ = conn.Close()
 		_ = pub.Close()
@@ -197,6 +178,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		conn: conn, pub: pub, sub: sub, onTrack: opts.OnTrack,
 		events: make(chan protocol.Envelope, opts.EventBuffer), done: make(chan struct{}),
 		rewriteRemote: opts.RewriteCandidate, rewriteLocal: opts.RewriteLocalCandidate, token: opts.Token,
+		icePolicy: opts.ICETransportPolicy, keepICEURL: opts.KeepICEURL,
 		waiting: make(map[string]pendingReply), trackByMid: make(map[string]string),
 		tracks: make(map[string]protocol.Track), published: make(map[string]*publishedTrack),
 		streamStates: make(map[string]protocol.StreamState),
@@ -237,7 +219,9 @@ func (c *Client) Join(ctx context.Context, room, name string) (protocol.Joined, 
 // JoinWithToken joins a room with a join token; name may be empty when the token carries one.
 func (c *Client) JoinWithToken(ctx context.Context, room, name, token string) (protocol.Joined, error) {
 	var joined protocol.Joined
-	env, err := c.Request(ctx, protocol.TypeJoin, protocol.Join{Room: room, Name: name, Version: protocol.Version, Token: token})
+	// The ICE servers go into both PeerConnections on the reader, before the subscribe offer that
+	// follows `joined` starts gathering.
+	env, err := c.request(ctx, protocol.TypeJoin, protocol.Join{Room: room, Name: name, Version: protocol.Version, Token: token}, c.applyICEServers)
 	if err != nil {
 		return joined, err
 	}

@@ -145,6 +145,10 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"decline","data":{"participantId":"PABC"}}`,
 		`{"type":"end_room","data":{}}`,
 		`{"type":"end_room"}`,
+		`{"type":"preflight","id":"p","data":{"room":"consult-42","token":"eyJ"}}`,
+		`{"type":"preflight","data":{"room":"bad room"}}`,
+		`{"type":"check_offer","id":"c1","data":{"path":"udp","sdp":"v=0"}}`,
+		`{"type":"check_offer","data":{"path":"sctp","sdp":""}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -165,6 +169,7 @@ func FuzzDecode(f *testing.F) {
 			TypeChat: &ChatSend{}, TypeRaiseHand: &RaiseHand{}, TypeLowerHand: &ParticipantRef{}, TypeSetGrants: &SetGrants{},
 			TypeMuteAll: &MuteAll{}, TypeSpotlight: &Spotlight{}, TypeRoomSettings: &RoomSettings{},
 			TypeAdmit: &ParticipantRef{}, TypeDecline: &ParticipantRef{},
+			TypePreflight: &Preflight{}, TypeCheckOffer: &CheckOffer{},
 		}
 		for _, v := range targets {
 			if err := DecodeData(env, v); err != nil && (err.Code != CodeBadRequest || err.Message == "") {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/huddlehq/huddle/cmd/server/node"
 	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
+	"github.com/huddlehq/huddle/cmd/server/node/testcert"
 	"github.com/huddlehq/huddle/signaling/admin"
 	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/client"
@@ -24,9 +25,26 @@ import (
 	"github.com/huddlehq/huddle/signaling/protocol"
 )
 
+// testCert is a test CA and server certificate, trusted by this process's TLS clients (pion's
+// TURN-over-TLS dialer has no other way to trust one).
+var testCert *testcert.Certificate
+
 func TestMain(m *testing.M) {
 	redis.SetLogger(node.RedisLogger(nodetest.Logger())) // not one line per refused dial while Redis is down
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "huddle-node-test-")
+	if err == nil {
+		testCert, err = testcert.New(dir)
+	}
+	if err == nil {
+		err = testCert.TrustInProcess()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test certificate:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // startClusterNode runs an in-process node in cluster mode on srv (dev mode: tokenless loopback joins).

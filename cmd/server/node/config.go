@@ -39,6 +39,10 @@ type Config struct {
 	Rooms map[string]auth.Policy `yaml:"rooms"`
 	// Cluster is cluster mode (several nodes, one Redis); off without a Redis URL.
 	Cluster ClusterConfig `yaml:"cluster"`
+	// TLS serves HTTPS/WSS (and TURN over TLS) with a certificate from files (config_net.go).
+	TLS TLSConfig `yaml:"tls"`
+	// TURN is the embedded relay and the external TURN servers clients are given (config_net.go).
+	TURN TURNConfig `yaml:"turn"`
 }
 
 // AuthConfig holds the API keys.
@@ -72,6 +76,9 @@ type HTTPConfig struct {
 	// PublicURL is how users reach the node (e.g. https://meet.example.org), for join links; empty:
 	// http://<the address a request came to>.
 	PublicURL string `yaml:"public_url"`
+	// AllowedOrigins are the web origins besides this node's own whose pages may open a signalling
+	// WebSocket (https://portal.example.org, https://*.example.org); empty: the same origin only.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // MediaConfig is the media plane's network setup.
@@ -79,6 +86,10 @@ type MediaConfig struct {
 	BindIP    string   `yaml:"bind_ip"`    // the one UDP port listens here
 	UDPPort   int      `yaml:"udp_port"`   // all ICE traffic shares it; 0 picks a free port
 	PublicIPs []string `yaml:"public_ips"` // advertised in candidates instead of bind_ip (1:1 NAT)
+	// ICETCP offers ICE/TCP candidates on TCPPort beside the UDP port: a client whose network blocks
+	// UDP connects over TCP by itself.
+	ICETCP  bool `yaml:"ice_tcp"`
+	TCPPort int  `yaml:"tcp_port"` // 0 picks a free port
 	// AdaptiveProcs lets the server binary run on one scheduler thread (GOMAXPROCS=1) while its load
 	// fits in one core and on all of them beyond: fewer thread wake-ups per packet. Ignored when the
 	// GOMAXPROCS environment variable is set.
@@ -91,13 +102,30 @@ type LogConfig struct {
 	Format string `yaml:"format"` // text or json
 }
 
-// DefaultConfig is a single node for local use: everything on 127.0.0.1, HTTP 7880, media UDP 7882.
+// DefaultConfig is a single node for local use: everything on 127.0.0.1, HTTP 7880, media UDP 7882 and
+// ICE/TCP 7881, TURN on UDP and TCP 3478 (and TLS 5349 once a certificate is configured).
 func DefaultConfig() Config {
 	return Config{
 		HTTP:  HTTPConfig{Addr: "127.0.0.1:7880"},
-		Media: MediaConfig{BindIP: "127.0.0.1", UDPPort: 7882, AdaptiveProcs: true},
+		Media: MediaConfig{BindIP: "127.0.0.1", UDPPort: 7882, ICETCP: true, TCPPort: 7881, AdaptiveProcs: true},
 		Log:   LogConfig{Level: "info", Format: "text"},
+		TLS:   TLSConfig{HSTSMaxAge: 180 * 24 * time.Hour},
+		TURN: TURNConfig{Enabled: true, UDPPort: 3478, TCPPort: 3478, TLSPort: 5349,
+			RelayPortMin: 49152, RelayPortMax: 65535, CredentialTTL: 4 * time.Hour},
 	}
+}
+
+// UseFreePorts moves every listener of the node to a free port on its address: HTTP, media UDP, ICE/TCP,
+// the TURN relay's listeners and its relay sockets. Tests run many nodes side by side this way.
+func (c *Config) UseFreePorts() {
+	host, _, err := net.SplitHostPort(c.HTTP.Addr)
+	if err != nil {
+		host = "127.0.0.1"
+	}
+	c.HTTP.Addr = net.JoinHostPort(host, "0")
+	c.Media.UDPPort, c.Media.TCPPort = 0, 0
+	c.TURN.UDPPort, c.TURN.TCPPort, c.TURN.TLSPort = 0, 0, 0
+	c.TURN.RelayPortMin, c.TURN.RelayPortMax = 0, 0
 }
 
 // LoadFile reads a YAML config over the defaults. Unknown keys are an error: a typo must not be ignored.
@@ -144,6 +172,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateAccess()...)
+	errs = append(errs, c.validateNet()...)
 	errs = append(errs, c.Cluster.validate()...)
 	return errors.Join(errs...)
 }

@@ -62,7 +62,8 @@ func TestMetrics(t *testing.T) {
 func TestPprofOptIn(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		cfg := node.DefaultConfig()
-		cfg.HTTP.Addr, cfg.Media.UDPPort, cfg.Debug.Pprof = "127.0.0.1:0", 0, on
+		cfg.UseFreePorts()
+		cfg.Debug.Pprof = on
 		n, err := node.New(cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,8 +41,12 @@ type Node struct {
 	listener  net.Listener
 	served    chan error
 	sigCfg    signaling.Config
-	cluster   *clusterParts // nil unless cluster mode
-	leaving   atomic.Bool   // the node is leaving the cluster (Close)
+	cluster   *clusterParts  // nil unless cluster mode
+	relay     *relayParts    // nil without the embedded TURN relay
+	sharedTLS *sharedTLSPort // HTTPS and TURN/TLS on one port; nil otherwise
+	httpTLS   *tls.Config    // nil without tls.cert_file
+	turnTLS   *tls.Config    // nil without a TURN/TLS certificate
+	leaving   atomic.Bool    // the node is leaving the cluster (Close)
 	cpu       CPUMeter
 
 	closeOnce sync.Once
@@ -66,9 +71,13 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 			return nil, fmt.Errorf("node: %w", err)
 		}
 	}
+	httpTLS, turnTLS, err := loadTLS(cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	media, err := sfu.New(sfu.Config{
-		BindIP: cfg.Media.BindIP, UDPPort: cfg.Media.UDPPort, PublicIPs: cfg.Media.PublicIPs,
-		Logger: log.With("component", "sfu"),
+		BindIP: cfg.Media.BindIP, UDPPort: cfg.Media.UDPPort, ICETCP: cfg.Media.ICETCP, TCPPort: cfg.Media.TCPPort,
+		PublicIPs: cfg.Media.PublicIPs, Logger: log.With("component", "sfu"),
 	})
 	if err != nil {
 		if hooks != nil {
@@ -76,11 +85,12 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		}
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	sigCfg := signaling.Config{Logger: log.With("component", "signaling"), Keys: keys, DevTrustLoopback: cfg.DevMode(), Rooms: cfg.Rooms}
+	sigCfg := signaling.Config{Logger: log.With("component", "signaling"), Keys: keys, DevTrustLoopback: cfg.DevMode(), Rooms: cfg.Rooms,
+		AllowedOrigins: allowedOrigins(cfg)}
 	if hooks != nil {
 		sigCfg.Webhooks = hooks // a nil *Notifier in the interface would not be nil
 	}
-	return &Node{cfg: cfg, log: log, sfu: media, keys: keys, webhooks: hooks, sigCfg: sigCfg}, nil
+	return &Node{cfg: cfg, log: log, sfu: media, keys: keys, webhooks: hooks, sigCfg: sigCfg, httpTLS: httpTLS, turnTLS: turnTLS}, nil
 }
 
 // routes builds the HTTP endpoints around the control plane.
@@ -102,36 +112,109 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	mux.Handle("GET /", web.Handler())
-	return mux
+	return hsts(mux, cfg.TLS.HSTSMaxAge)
 }
 
-// Start listens on the configured HTTP address, joins the cluster when one is configured, and serves
-// in the background.
+// Start listens on the configured HTTP address (HTTPS with a certificate), starts the TURN relay, joins
+// the cluster when one is configured, and serves in the background.
 func (n *Node) Start() error {
-	ln, err := net.Listen("tcp", n.cfg.HTTP.Addr)
+	ln, err := n.listenHTTP()
 	if err != nil {
 		_ = n.sfu.Close()
-		return fmt.Errorf("node: listen on %s: %w", n.cfg.HTTP.Addr, err)
+		return fmt.Errorf("node: %w", err)
 	}
 	n.listener = ln
+	fail := func(err error) error {
+		_ = ln.Close()
+		if n.sharedTLS != nil {
+			_ = n.sharedTLS.Close()
+		}
+		if n.relay != nil {
+			_ = n.relay.server.Close()
+		}
+		_ = n.sfu.Close()
+		return fmt.Errorf("node: %w", err)
+	}
+	issuer := &iceIssuer{ttl: n.cfg.TURN.CredentialTTL, external: n.cfg.TURN.Servers}
+	if issuer.ttl == 0 {
+		issuer.ttl = 4 * time.Hour
+	}
+	if n.cfg.TURN.Enabled {
+		var shared net.Listener
+		if n.sharedTLS != nil {
+			shared = n.sharedTLS.turn
+		}
+		if n.relay, err = n.startTURN(shared, n.turnTLS); err != nil {
+			return fail(err)
+		}
+		issuer.relay, issuer.urls = n.relay.server, n.relay.urls
+	}
+	n.sigCfg.ICEIssuer = issuer
 	if n.cfg.Cluster.Enabled() {
 		if err := n.startCluster(); err != nil {
-			_ = ln.Close()
-			_ = n.sfu.Close()
-			return fmt.Errorf("node: %w", err)
+			return fail(err)
 		}
 		n.sigCfg.Cluster = n.signalingCluster()
 	}
 	n.signaling = signaling.New(signaling.SFUMedia{SFU: n.sfu}, n.sigCfg)
-	n.http = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	n.http = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, ConnContext: markTLSConn,
+		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 	n.served = make(chan error, 1)
 	go func() { n.served <- n.http.Serve(ln) }()
-	n.log.Info("node listening", "http", n.URL(), "media_udp", n.sfu.UDPAddr().String(), "cluster", n.cfg.Cluster.Enabled())
+	tcp := "off"
+	if a := n.sfu.TCPAddr(); a != nil {
+		tcp = a.String()
+	}
+	n.log.Info("node listening", "http", n.URL(), "media_udp", n.sfu.UDPAddr().String(), "ice_tcp", tcp, "cluster", n.cfg.Cluster.Enabled())
 	return nil
 }
 
-// URL is the node's base HTTP URL, e.g. http://127.0.0.1:7880.
-func (n *Node) URL() string { return "http://" + n.listener.Addr().String() }
+// listenHTTP opens http.addr: plain HTTP, HTTPS with a certificate, or HTTPS sharing its port with
+// TURN over TLS when turn.tls_port is that port.
+func (n *Node) listenHTTP() (net.Listener, error) {
+	raw, err := net.Listen("tcp", n.cfg.HTTP.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("http.addr %s: %w", n.cfg.HTTP.Addr, err)
+	}
+	if !n.cfg.TLS.Enabled() {
+		return raw, nil
+	}
+	if n.sharesTLSPort(raw.Addr()) {
+		n.sharedTLS = newSharedTLSPort(raw, n.httpTLS, n.log.With("component", "tls"))
+		return n.sharedTLS.http, nil
+	}
+	return tls.NewListener(raw, n.httpTLS), nil
+}
+
+// sharesTLSPort reports whether TURN over TLS is to share the HTTPS port.
+func (n *Node) sharesTLSPort(httpAddr net.Addr) bool {
+	t := n.cfg.TURN
+	tcp, ok := httpAddr.(*net.TCPAddr)
+	return ok && n.cfg.turnHas(turnTLS) && t.TLSPort != 0 && t.TLSPort == tcp.Port && n.cfg.TURN.CertFile == ""
+}
+
+// Scheme is "https" when the node serves TLS, else "http".
+func (n *Node) Scheme() string {
+	if n.cfg.TLS.Enabled() {
+		return "https"
+	}
+	return "http"
+}
+
+// TURNAddr is the embedded relay's listener address for a transport ("udp", "tcp", "tls"); nil when
+// it does not listen on it.
+func (n *Node) TURNAddr(transport string) net.Addr {
+	if n.relay == nil {
+		return nil
+	}
+	return n.relay.addrs[transport]
+}
+
+// TCPAddr is the ICE/TCP port's address, nil when ICE/TCP is off.
+func (n *Node) TCPAddr() net.Addr { return n.sfu.TCPAddr() }
+
+// URL is the node's base HTTP URL, e.g. http://127.0.0.1:7880 (https:// with a certificate).
+func (n *Node) URL() string { return n.Scheme() + "://" + n.listener.Addr().String() }
 
 // MediaAddr is the media UDP port's address.
 func (n *Node) MediaAddr() net.Addr { return n.sfu.UDPAddr() }
@@ -175,6 +258,14 @@ func (n *Node) close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if n.sharedTLS != nil {
+		_ = n.sharedTLS.Close()
+	}
+	if n.relay != nil {
+		if err := n.relay.server.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := n.closeCluster(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -200,4 +291,12 @@ func (n *Node) close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// TURNAllocations is how many relays the embedded TURN server has open (0 without one).
+func (n *Node) TURNAllocations() int {
+	if n.relay == nil {
+		return 0
+	}
+	return n.relay.server.Allocations()
 }

@@ -20,7 +20,7 @@ import (
 func Start(t testing.TB, edit func(*node.Config)) *node.Node {
 	t.Helper()
 	cfg := node.DefaultConfig()
-	cfg.HTTP.Addr, cfg.Media.UDPPort = "127.0.0.1:0", 0
+	cfg.UseFreePorts()
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -51,4 +51,7 @@ func Logger() *slog.Logger {
 }
 
 // WSURL is the node's WebSocket signalling endpoint.
-func WSURL(n *node.Node) string { return strings.Replace(n.URL(), "http://", "ws://", 1) + "/ws" }
+func WSURL(n *node.Node) string {
+	u := strings.Replace(n.URL(), "https://", "wss://", 1)
+	return strings.Replace(u, "http://", "ws://", 1) + "/ws"
+}
