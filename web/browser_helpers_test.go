@@ -134,10 +134,30 @@ func findChromium(t *testing.T) string {
 // that need another browser policy.
 func startBrowser(t *testing.T, extra ...string) context.Context {
 	t.Helper()
+	return startBrowserWithPrefs(t, nil, extra...)
+}
+
+// startBrowserWithPrefs is startBrowser with profile preferences set before
+// the browser starts (as a user's or an administrator's settings would be),
+// e.g. {"webrtc": {"ip_handling_policy": "disable_non_proxied_udp"}}.
+func startBrowserWithPrefs(t *testing.T, prefs map[string]any, extra ...string) context.Context {
+	t.Helper()
 	path := findChromium(t)
 	// Created before the cancel cleanups below, so it is removed after the
 	// browser has exited (cleanups run last-in, first-out).
 	profile := t.TempDir()
+	if prefs != nil {
+		raw, err := json.Marshal(prefs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(profile, "Default"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(profile, "Default", "Preferences"), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),

@@ -1,6 +1,6 @@
 // Package web is Huddle's bundled browser client.
 //
-// Its job: serve the static client (index.html, two stylesheets and plain ES modules
+// Its job: serve the static client (index.html, three stylesheets and plain ES modules
 // under js/) that ships inside the server binary. The files are embedded
 // (embed package) and served as they are: there is no build step, no npm and no
 // bundler, so what is in static/ is exactly what the browser runs.
@@ -60,7 +60,7 @@ const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src '
 	"media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; form-action 'self'"
 
 // Handler serves the embedded client at "/": index.html at "/", modules
-// under "/js/", the stylesheets at "/style.css" and "/rooms.css". Mount it at the root of the
+// under "/js/", the stylesheets at "/style.css", "/rooms.css" and "/network.css". Mount it at the root of the
 // HTTP mux; /ws and other server routes take precedence by being more
 // specific.
 //

@@ -29,6 +29,7 @@ func TestHandlerServesClient(t *testing.T) {
 		{"/", "text/html; charset=utf-8", `<script type="module" src="/js/app.js">`},
 		{"/style.css", "text/css; charset=utf-8", ":root"},
 		{"/rooms.css", "text/css; charset=utf-8", ".device-panel"},
+		{"/network.css", "text/css; charset=utf-8", ".net-check"},
 		{"/js/app.js", "text/javascript; charset=utf-8", "import { Session }"},
 		{"/js/signaling.js", "text/javascript; charset=utf-8", "export class Signaling"},
 	} {

@@ -218,6 +218,41 @@ func (s *simulcastSubscriber) waitState(t *testing.T, timeout time.Duration, tra
 	}
 }
 
+// waitSettled waits for a stream_state of the track satisfying match that no other stream_state of the
+// track follows within quiet.
+func (s *simulcastSubscriber) waitSettled(t *testing.T, timeout time.Duration, trackID, what string, match func(protocol.StreamState) bool, quiet time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	s.waitState(t, timeout, trackID, what, match)
+	for {
+		settled := time.After(quiet)
+	listen:
+		for {
+			select {
+			case env := <-s.c.Events():
+				if env.Type != protocol.TypeStreamState {
+					continue
+				}
+				var st protocol.StreamState
+				if err := json.Unmarshal(env.Data, &st); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: stream_state %+v", s.name, st)
+				if st.TrackID == trackID && !match(st) {
+					break listen // moved away: wait for it to come back and stay
+				}
+			case <-settled:
+				return
+			}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("%s: stream_state %s did not settle within %s", s.name, what, timeout)
+		}
+		s.waitState(t, left, trackID, what, match)
+	}
+}
+
 func layerIs(rid string) func(protocol.StreamState) bool {
 	return func(st protocol.StreamState) bool { return st.State == protocol.StreamActive && st.Layer == rid }
 }

@@ -28,7 +28,7 @@ import { JoinScreen, validate } from './join.js';
 import { CallScreen } from './call.js';
 import { Banners } from './banners.js';
 import { exposeTestHooks } from './hooks.js';
-import { readInvitation } from './joinlink.js';
+import { readInvitation, callAddress } from './joinlink.js';
 import { Extensions } from './extensions.js';
 import { Reconnector, isTerminal } from './reconnect.js';
 import { StatsMonitor } from './stats.js';
@@ -38,6 +38,9 @@ import { switchDevice } from './devswitch.js';
 import { qualityByParticipant } from './quality.js';
 import { errorTitle } from './errors.js';
 import { RoomUI } from './roomui.js';
+import { translatePage } from './i18n.js';
+import { CheckPanel } from './checkpanel.js';
+import { readRelaySwitch } from './icepolicy.js';
 import {
   canPublish, canPublishMedia, expectedGrants, publishChanges, joinedText, changedText, moderatorText,
   SOURCE_OF_KIND, KIND_OF_SOURCE, WATCH_ONLY_JOIN_TEXT,
@@ -73,6 +76,9 @@ let connection = 'idle';
 const MEDIA_WAIT_MS = 20_000;
 
 const $ = (id) => document.getElementById(id);
+translatePage();
+/** `?relay=`: support's switch forcing the relay (icepolicy.js), for every session of this page. */
+const relay = readRelaySwitch();
 const banners = new Banners($('banners'));
 /** Feature modules register their message handlers and session hooks here (extensions.js). */
 const extensions = new Extensions();
@@ -98,6 +104,12 @@ const statsPanel = new StatsPanel(
   { toggle: $('toggle-stats'), panel: $('stats-panel'), body: $('stats-body'), close: $('stats-close') },
   stats,
   (pid) => session?.participants.get(pid)?.name ?? '',
+  relay,
+);
+/** The pre-join connectivity check (checkpanel.js), for the room and token the join would use. */
+const netCheck = new CheckPanel(
+  { section: $('net-check'), summary: $('net-check-summary'), paths: $('net-check-paths'), again: $('net-check-again') },
+  { room: () => join.values().room, token: () => joinToken },
 );
 /** Switching camera, microphone and speaker during the call (devicepanel.js). */
 const devicePanel = new DevicePanel({
@@ -124,7 +136,7 @@ for (const id of ['toggle-people', 'toggle-chat']) $(id).addEventListener('click
 exposeTestHooks({
   session: () => session,
   connection: () => connection,
-  call, join, banners, stats, statsPanel, devicePanel, reconnector, room: roomUI,
+  call, join, banners, stats, statsPanel, devicePanel, reconnector, room: roomUI, netCheck,
 });
 
 /** Closes the stats and devices panels but keep; when keep opens, People and Chat close too. */
@@ -359,6 +371,7 @@ async function joinRoom(room, name) {
 
   // Joining before the camera answered would publish nothing.
   await local.mediaReady;
+  netCheck.stop();
 
   reconnector.cancel();
   connection = 'joining';
@@ -371,7 +384,7 @@ async function joinRoom(room, name) {
     await s.join(room, name, local.stream, joinToken);
     if (session !== s) return;
     connection = 'connected';
-    history.replaceState(null, '', `?room=${encodeURIComponent(room)}`);
+    history.replaceState(null, '', callAddress(room));
     applyJoinGrants(s);
   } catch (err) {
     // Left on purpose while waiting in the lobby: leave() said so already.
@@ -386,7 +399,7 @@ async function joinRoom(room, name) {
 
 /** A new Session whose events drive the call screen while it is the current one. */
 function newSession() {
-  const s = new Session(undefined, { extensions });
+  const s = new Session(undefined, { extensions, relay });
   session = s;
   local.blocked = { audio: false, video: false };
   const on = (type, fn) => s.addEventListener(type, (e) => {
@@ -594,6 +607,7 @@ function init() {
     enter(room, n);
   } else {
     join.focusFirst();
+    netCheck.start();
   }
 }
 

@@ -13,7 +13,8 @@
 // without the client's own grant check, to see the server refuse). Nothing
 // else here changes the call.
 // The room features (issue 7: lobby, waiting list, chat, people, hands, the
-// mode's layout) are observed through room().
+// mode's layout) are observed through room(); the connectivity check (issue
+// 13) through netCheck() and connectionPath().
 
 /**
  * @param {{session(): import('./session.js').Session|null, connection(): string,
@@ -22,7 +23,8 @@
  *          statsPanel: import('./statspanel.js').StatsPanel,
  *          devicePanel: import('./devicepanel.js').DevicePanel,
  *          reconnector: import('./reconnect.js').Reconnector,
- *          room: import('./roomui.js').RoomUI}} app
+ *          room: import('./roomui.js').RoomUI,
+ *          netCheck: import('./checkpanel.js').CheckPanel}} app
  */
 export function exposeTestHooks(app) {
   const { call, join, banners, stats, statsPanel, devicePanel, reconnector } = app;
@@ -144,6 +146,27 @@ export function exposeTestHooks(app) {
      * confirm: {open, title}, announced}.
      */
     room: () => app.room.snapshot(),
+    /**
+     * The pre-join connectivity check: {verdict (catalogue key), summary (the
+     * text shown), paths: [{id, state, rtt}] or null}.
+     */
+    netCheck: () => ({
+      verdict: app.netCheck.verdict,
+      summary: document.getElementById('net-check-summary').textContent,
+      paths: app.netCheck.results,
+    }),
+    /**
+     * Promise of how each PC reaches the server now (stats.js selectedPath):
+     * {publish, subscribe}, each {type, protocol, relayProtocol} or null.
+     */
+    connectionPath: async () => {
+      const sample = await stats.poll();
+      return sample && sample.path ? sample.path : { publish: null, subscribe: null };
+    },
+    /** The URL of the current session's signalling socket (ws:// or wss://), or ''. */
+    socketURL: () => session()?.signaling?.ws?.url ?? '',
+    /** The page's language ('en' or 'zh-CN'). */
+    language: () => document.documentElement.lang,
     /** Track metadata of participantId's published tracks: [{id, kind, source, muted}]. */
     tracksOf: (participantId) => [...(session()?.tracks.values() ?? [])]
       .filter((t) => t.participantId === participantId)

@@ -12,6 +12,7 @@ import { renderMicButton, renderCamButton } from './icons.js';
 import { CAMERA_QUALITIES } from './media.js';
 import { DevicePicker } from './devices.js';
 import { MicMeter } from './meter.js';
+import { LANGUAGES, language, setLanguage } from './i18n.js';
 
 const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -56,6 +57,7 @@ export class JoinScreen {
     );
     this.meter = new MicMeter($('mic-meter'), $('mic-meter-gauge'));
     this.meterLabel = $('mic-meter-label');
+    this.#languageSwitch($('lang-select'));
     // Fill the lists now; names follow once access is allowed (setMedia).
     this.devices.refresh();
     this.stream = null;
@@ -83,6 +85,19 @@ export class JoinScreen {
 
   values() {
     return { room: this.room.value.trim(), name: this.name.value.trim() };
+  }
+
+  /** The language switch: the client's languages, each named in itself; a choice reloads the page. */
+  #languageSwitch(select) {
+    for (const { code, name } of LANGUAGES) {
+      const opt = document.createElement('option');
+      opt.value = code;
+      opt.lang = code;
+      opt.textContent = name;
+      select.append(opt);
+    }
+    select.value = language();
+    select.addEventListener('change', () => setLanguage(select.value));
   }
 
   prefill(room, name, quality) {

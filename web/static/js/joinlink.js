@@ -102,3 +102,17 @@ function loadSaved() {
     return null;
   }
 }
+
+/** Parameters that describe the page, not the invitation: kept in the address during a call. */
+const PAGE_PARAMS = ['lang', 'relay'];
+
+/**
+ * The address to show during a call in room: `?room=` (a reload rejoins it)
+ * plus the language and relay switches the page was opened with.
+ */
+export function callAddress(room) {
+  const now = new URLSearchParams(location.search);
+  const next = new URLSearchParams({ room });
+  for (const p of PAGE_PARAMS) if (now.has(p)) next.set(p, now.get(p));
+  return `?${next.toString()}`;
+}

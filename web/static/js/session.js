@@ -37,6 +37,7 @@ import { Peer } from './peer.js';
 import { Publisher } from './publisher.js';
 import { Subscriber } from './subscriber.js';
 import { canPublish, SOURCE_OF_KIND } from './grants.js';
+import { rtcConfiguration } from './icepolicy.js';
 
 const KINDS = ['audio', 'video'];
 const GROUPS = ['camera', 'screen'];
@@ -51,10 +52,11 @@ export class Session extends EventTarget {
    * @param {string} [url]  the signalling endpoint (default: this page's host)
    * @param {{extensions?: import('./extensions.js').Extensions}} [opts]
    */
-  constructor(url, { extensions = null } = {}) {
+  constructor(url, { extensions = null, relay = '' } = {}) {
     super();
     this.url = url;
     this.extensions = extensions;
+    this.relay = relay; // icepolicy.js's relay switch: '' or the forced relay transport
     this.state = 'idle';
     this.participantId = null;
     this.room = null;
@@ -314,7 +316,7 @@ export class Session extends EventTarget {
     this.role = d.role ?? null;
     this.grants = d.grants ?? null;
     this.policy = d.policy ?? null;
-    const config = { iceServers: d.iceServers || [], bundlePolicy: 'max-bundle' };
+    const config = rtcConfiguration(d.iceServers, this.relay);
 
     const pubPeer = new Peer('publish', config, this.signaling);
     const subPeer = new Peer('subscribe', config, this.signaling);

@@ -41,6 +41,7 @@ class Sampler {
       at: Date.now(),
       rows,
       rtt: { publish: pairRtt(pub), subscribe: pairRtt(sub) },
+      path: { publish: selectedPath(pub), subscribe: selectedPath(sub) },
       state: {
         publish: s.publisher ? s.publisher.peer.pc.connectionState : 'new',
         subscribe: s.subscriber ? s.subscriber.peer.pc.connectionState : 'new',
@@ -143,6 +144,32 @@ function byDisplayOrder(a, b) {
   if ((a.participantId || '') !== (b.participantId || '')) return (a.participantId || '') < (b.participantId || '') ? -1 : 1;
   const s = (SOURCE_ORDER[a.source] ?? 9) - (SOURCE_ORDER[b.source] ?? 9);
   return s !== 0 ? s : (RID_ORDER[a.rid] ?? 9) - (RID_ORDER[b.rid] ?? 9);
+}
+
+/** The PC's selected ICE candidate pair, or null (none yet). */
+function selectedPair(report) {
+  if (!report) return null;
+  for (const st of report.values()) {
+    if (st.type === 'transport' && st.selectedCandidatePairId) return report.get(st.selectedCandidatePairId) || null;
+  }
+  return null;
+}
+
+/**
+ * How the PC reaches the server: {type: host|srflx|prflx|relay, protocol:
+ * udp|tcp, relayProtocol: udp|tcp|tls|''} of our end of the selected pair, or
+ * null before one is selected. A relayed pair's protocol is the relay's leg
+ * to the server; relayProtocol is how we reach the relay.
+ */
+export function selectedPath(report) {
+  const pair = selectedPair(report);
+  const local = pair && report.get(pair.localCandidateId);
+  if (!local) return null;
+  return {
+    type: local.candidateType || '',
+    protocol: local.protocol || '',
+    relayProtocol: local.candidateType === 'relay' ? (local.relayProtocol || '') : '',
+  };
 }
 
 /** The round-trip time of the PC's selected ICE candidate pair in ms, or null. */

@@ -9,6 +9,7 @@
 // would drown a screen reader.
 
 import { renderButton } from './icons.js';
+import { t } from './i18n.js';
 
 const SOURCE_NAMES = { camera: 'Camera', microphone: 'Microphone', screen: 'Screen', screen_audio: 'Screen audio' };
 
@@ -18,8 +19,9 @@ export class StatsPanel {
    * @param {import('./stats.js').StatsMonitor} monitor
    * @param {(participantId: string) => string} nameOf  a remote participant's display name
    */
-  constructor(els, monitor, nameOf) {
+  constructor(els, monitor, nameOf, relay = '') {
     this.els = els;
+    this.relay = relay; // the page's forced-relay switch (icepolicy.js), shown so support sees it
     this.monitor = monitor;
     this.nameOf = nameOf;
     this.open = false;
@@ -55,6 +57,7 @@ export class StatsPanel {
   #render(sample) {
     const body = this.els.body;
     body.textContent = '';
+    if (sample) body.append(this.#connection(sample));
     if (!sample || sample.rows.length === 0) {
       const p = document.createElement('p');
       p.className = 'stats-panel__empty';
@@ -71,6 +74,39 @@ export class StatsPanel {
       byPerson.get(key).push(r);
     }
     for (const [pid, rows] of byPerson) body.append(this.#group(`From ${this.nameOf(pid) || 'someone'}`, rows));
+  }
+
+  /** Which candidate pair each PC uses: direct or relayed, UDP or TCP (support asks first). */
+  #connection(sample) {
+    const section = document.createElement('section');
+    section.className = 'stats-group stats-group--connection';
+    const h = document.createElement('h3');
+    h.className = 'stats-group__title';
+    h.textContent = t('stats.connection');
+    const dl = document.createElement('dl');
+    dl.className = 'stats-row__figures';
+    for (const target of ['publish', 'subscribe']) {
+      const p = sample.path && sample.path[target];
+      const dt = document.createElement('dt');
+      dt.textContent = t(`stats.path.${target}`);
+      const dd = document.createElement('dd');
+      dd.dataset.path = target;
+      if (p) {
+        dd.dataset.type = p.type;
+        dd.dataset.protocol = p.protocol;
+        dd.dataset.relayProtocol = p.relayProtocol;
+      }
+      dd.textContent = describePath(p);
+      dl.append(dt, dd);
+    }
+    section.append(h, dl);
+    if (this.relay) {
+      const note = document.createElement('p');
+      note.className = 'stats-panel__note';
+      note.textContent = t('stats.forcedRelay', { value: this.relay === 'any' ? '1' : this.relay });
+      section.append(note);
+    }
+    return section;
   }
 
   #group(title, rows) {
@@ -118,6 +154,15 @@ export class StatsPanel {
     item.append(name, dl);
     return item;
   }
+}
+
+function describePath(p) {
+  if (!p) return t('stats.path.none');
+  const known = ['host', 'srflx', 'prflx', 'relay'].includes(p.type);
+  const type = known ? t(`stats.candidate.${p.type}`) : p.type;
+  const protocol = p.protocol.toUpperCase();
+  if (p.type === 'relay' && p.relayProtocol) return t('stats.path.relayed', { type, protocol, relayProtocol: p.relayProtocol.toUpperCase() });
+  return t('stats.path.value', { type, protocol });
 }
 
 function formatBitrate(bps) {
