@@ -119,9 +119,13 @@ type Received struct {
 
 // ServerCost is the server's own account, from /metrics read at the window's start and after the drain.
 type ServerCost struct {
-	Scraped         bool    `json:"scraped"`
-	Error           string  `json:"error,omitempty"`
-	WindowSeconds   float64 `json:"windowSeconds"`
+	Scraped       bool    `json:"scraped"`
+	Error         string  `json:"error,omitempty"`
+	WindowSeconds float64 `json:"windowSeconds"`
+	// OpeningSeconds is how long opening the window took: the server's counters were read first, then
+	// the receivers'; what the server forwarded meanwhile it counts and the receivers do not. (The close
+	// is exact: media stops and drains before both are read.)
+	OpeningSeconds  float64 `json:"openingSeconds"`
 	CPUSeconds      float64 `json:"cpuSeconds"`
 	CPUCores        float64 `json:"cpuCores"` // CPUSeconds over the window
 	JoinCPUSeconds  float64 `json:"joinCpuSeconds"`
@@ -398,7 +402,7 @@ func serverCost(ph *phases, metricsURLs []string) ServerCost {
 	}
 	c := ServerCost{Scraped: true, WindowSeconds: end.c.At.Sub(begin.c.At).Seconds(), CPUSeconds: d.CPUSeconds,
 		PacketsIn: d.PacketsIn, PacketsOut: d.PacketsOut, BytesOut: d.BytesOut, Retransmitted: d.Retransmitted,
-		Participants: begin.c.Participants, PublishedTracks: begin.c.Tracks}
+		Participants: begin.c.Participants, PublishedTracks: begin.c.Tracks, OpeningSeconds: ph.windowOpening.Seconds()}
 	c.CPUCores = ratio(c.CPUSeconds, c.WindowSeconds)
 	c.PacketsOutPerS = ratio(c.PacketsOut, ph.measureEnd.Sub(ph.measureStart).Seconds())
 	c.PacketsPerCPUS = ratio(c.PacketsOut, c.CPUSeconds)

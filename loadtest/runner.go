@@ -108,6 +108,7 @@ func (r *runner) budget() time.Duration {
 // phases records when each phase of the run began and what the server's counters read then.
 type phases struct {
 	start, joinEnd, settled, measureStart, measureEnd time.Time
+	windowOpening                                     time.Duration // reading the server, then the receivers, at measureStart
 	interrupted                                       bool
 	server                                            [3]serverReading // at start, at measureStart, after drain
 	recv                                              [2]map[*trackMeter]meterSnapshot
@@ -146,8 +147,10 @@ func (r *runner) run(ctx context.Context) *Report {
 	ph.settled = time.Now()
 
 	// The measurement window: everyone who could join has, and media flows to them.
+	opening := time.Now()
 	ph.server[1] = r.scrape(runCtx)
 	ph.recv[0] = r.snapshotAll()
+	ph.windowOpening = time.Since(opening)
 	for m := range ph.recv[0] {
 		m.resetLatency()
 	}

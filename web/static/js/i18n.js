@@ -12,6 +12,8 @@
 // invitation survives a reload, joinlink.js), so no string needs re-rendering.
 //
 // Placeholders are {name}; a catalogue value is a plain string (no markup).
+// Counts use tn(key, n): keys key.one and key.other (Chinese needs only
+// .other, but both catalogues carry the same keys).
 // The Go test TestCatalogues checks that both catalogues have the same keys
 // and the same placeholders, and that every key the code names exists.
 
@@ -79,6 +81,17 @@ export function t(key, params) {
   }
   if (!params) return text;
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+}
+
+/**
+ * The text for a count: key.one or key.other as the language's plural rules
+ * pick for n (Chinese has only .other; English both), with {n} and params.
+ */
+export function tn(key, n, params = {}) {
+  const form = new Intl.PluralRules(current).select(n);
+  const full = `${key}.${form}`;
+  const chosen = full in CATALOGUES[current] || full in en ? full : `${key}.other`;
+  return t(chosen, { ...params, n });
 }
 
 /** Whether the catalogue has key (for codes from the server that may be new). */
