@@ -105,6 +105,7 @@ func New(cfg Config) (*Server, error) {
 		LoggerFactory: cfg.LoggerFactory,
 	}
 	if cfg.UDP != nil {
+		enlargeBuffers(cfg.UDP)
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{PacketConn: cfg.UDP, RelayAddressGenerator: gen, PermissionHandler: permit})
 	}
 	for _, ln := range []net.Listener{cfg.TCP, cfg.TLS} {
