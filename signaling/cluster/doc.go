@@ -20,6 +20,9 @@
 // key's kind and is followed by ':' and the name, so two kinds never collide whatever a name contains.
 // Every key is deleted when its owner is done with it and carries a TTL (NodeTTL, 5 s by default) that
 // only its owner's goroutines refresh, so a crashed node leaves nothing behind for longer than a TTL.
+// The exception is room-state: a room's rules (bans, lock, grants, ...) must outlive a crashed owner so
+// that the node re-homing the room restores them; it lives RoomStateTTL after its last write and is
+// deleted when the room ends.
 //
 //	key                  type    holds                               refreshed by
 //	node:{id}            STRING  NodeInfo as JSON                    the node's heartbeat
@@ -27,6 +30,7 @@
 //	node-rooms:{id}      SET     rooms the node owns                 the node's heartbeat
 //	room:{room}          STRING  the owner's node id (the claim)     the owner's heartbeat
 //	room-members:{room}  HASH    participant id -> Participant JSON  the owner's heartbeat, with the claim
+//	room-state:{room}    HASH    v: version, d: the room's rules     the owner's writes (RoomStateTTL)
 //	relay-inbox:{id}     STREAM  sessions announced to the node      the node's relay
 //	relay-wake:{id}      STREAM  one entry: wakes the node's reader  the node's relay
 //	relay-up:{sid}       STREAM  edge -> owner entries of a session  both ends' relays
@@ -38,6 +42,8 @@
 //
 //   - No mutex is ever held across Redis I/O. Each type snapshots what it needs under its mutex, talks to
 //     Redis unlocked, then applies the result under the mutex again.
+//   - RoomStates.mu guards the pending writes; its writer goroutine snapshots them, writes unlocked and
+//     forgets what Redis acknowledged unless a newer version arrived meanwhile.
 //   - Registry.mu guards the node's own info, health and the set of rooms it owns. Relay.mu guards the
 //     session maps and the closed flag. RelayConn.mu guards one session's receive queue, read cursor and
 //     state. No two of them are ever held together.
@@ -54,5 +60,6 @@
 // Registry: one heartbeat goroutine, from Start until Leave. Relay: one reader (a blocking XREAD over
 // the node's inbox and all its sessions' inbound streams), one keeper (TTL refresh and peer liveness,
 // once a heartbeat interval) and one waker (nudges the reader when the set of streams changes); all end
-// in Relay.Close. Nothing else runs in the background.
+// in Relay.Close. RoomStates: one writer, from NewRoomStates until Close. Nothing else runs in the
+// background.
 package cluster

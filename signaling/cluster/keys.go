@@ -21,6 +21,7 @@ func (k keys) nodes() string                  { return k.prefix + "nodes" }
 func (k keys) nodeRooms(id string) string     { return k.prefix + "node-rooms:" + id }
 func (k keys) room(name string) string        { return k.prefix + "room:" + name }
 func (k keys) roomMembers(name string) string { return k.prefix + "room-members:" + name }
+func (k keys) roomState(name string) string   { return k.prefix + "room-state:" + name }
 func (k keys) inbox(id string) string         { return k.prefix + "relay-inbox:" + id }
 func (k keys) wake(id string) string          { return k.prefix + "relay-wake:" + id }
 func (k keys) up(sid string) string           { return k.prefix + "relay-up:" + sid }
