@@ -60,7 +60,7 @@ func (s *Session) clusterJoin(env protocol.Envelope, frame []byte) bool {
 // forwarder.
 func (s *Session) relayTo(ctx context.Context, owner cluster.NodeInfo, room string, env protocol.Envelope, frame []byte) bool {
 	relay := s.srv.cfg.Cluster.Relay
-	hello := encodeRelayHello(relayHelloData{Room: room, Remote: s.remote, DevTrusted: s.devTrusted})
+	hello := encodeRelayHello(relayHelloData{Room: room, Remote: s.remote, DevTrusted: s.devTrusted, LinkBase: s.linkBase})
 	conn, err := relay.Dial(ctx, owner.ID, newSessionID(), hello)
 	if err == nil {
 		err = conn.Send(ctx, encodeRelayMessage(frame))

@@ -38,6 +38,7 @@ func (s *Server) acceptLoop(ctx context.Context) {
 		t := newRelayTransport(conn)
 		sess := newSession(s, t, hello.Remote+" via "+conn.PeerNode(), hello.DevTrusted)
 		sess.relayedFor = hello.Room
+		sess.linkBase = hello.LinkBase
 		if !s.track(sess) {
 			_ = conn.Close()
 			continue

@@ -89,7 +89,7 @@ func (s *Server) CloseRoom(ctx context.Context, name string) error {
 	var members []*Session
 	var waiters []*waiter
 	r, _, err := s.changeRoom(name, false, func(r *room) {
-		r.managed, r.hasPolicy, r.policy = false, false, auth.Policy{}
+		r.managed, r.hasPolicy, r.lockSet, r.policy = false, false, false, auth.Policy{}
 		clear(r.bans)
 		clear(r.grants)
 		members, waiters = r.emptyLocked()

@@ -1,7 +1,8 @@
 // Package signaling is the control plane: one Session per WebSocket speaking the JSON protocol of
 // PROTOCOL.md, rooms of sessions (membership, names, roles, policy, bans), access control (join tokens
-// checked at join, grants checked on every action: access.go, publishcheck.go), running a room (lobby.go,
-// roomstate.go, chat.go, hostcontrols.go: waiting room, shared state, chat, a host's controls),
+// checked at join, grants checked on every action: access.go, publishcheck.go), the room's policy
+// (policy.go), running a room (lobby.go, roomstate.go, chat.go, hostcontrols.go, invite.go: waiting
+// room, shared state, chat, a host's controls, invitations from the call),
 // moderation and the admin API's view of the rooms (moderation.go, directory.go: Server implements
 // admin.Directory), room events for webhooks, and the translation between protocol messages and the
 // media plane, which it drives through the small Media interface (package sfu implements it).
@@ -12,8 +13,10 @@
 //     the identities admitted), policy, bans, grants and shared state (chat on/off, spotlight, raised
 //     hands: roomstate.go); it is held while joining the media plane so that every member learns of joins
 //     and leaves in the same order, while sending chat messages, room_state and lobby_update (enqueue
-//     never blocks) so that they keep that order too, and while handing the room's events to the webhooks
-//     (which never block). Lock order: Server.mu → room.mu → Session.state.mu, and room.mu → (media plane
+//     never blocks) so that they keep that order too, while giving members the grants a policy newly
+//     taken from a token changes (policy.go: Session.updateGrants enqueues and calls the media plane's
+//     Published and Unpublish, which the lock order allows), and while handing the room's events to the
+//     webhooks (which never block). Lock order: Server.mu → room.mu → Session.state.mu, and room.mu → (media plane
 //     locks); dropping an empty room and the admin's changes to a room (changeRoom) take both, so a room
 //     cannot be dropped under them. A room with waiters in its lobby is not empty.
 //   - A lobby waiter (lobby.go) has sent an accepted join but is not a member: its reader set its room
@@ -27,9 +30,9 @@
 //     never blocks (a session whose queue is full is closed rather than allowed to stall a room), closeWith,
 //     or the methods guarded by Session.state.mu.
 //   - The reader owns the session's join state (room, media, published m-lines). The identity fields
-//     (participant id, name, identity, role, room name) are written by the reader before the session
-//     becomes a room member and never change after, so goroutines that find it through the room read them
-//     freely.
+//     (participant id, name, identity, role, the token's grants, room name) are written by the reader
+//     before the session becomes a room member and never change after, so goroutines that find it
+//     through the room read them freely. The base of its invitation links is set before the reader runs.
 //   - Session.state.mu guards what other goroutines change or read: grants, the moderator's mutes, the own
 //     published tracks, a held subscribe offer, and a handle on the media participant for moderation. It
 //     is a leaf: nothing is locked, enqueued or called while it is held.

@@ -101,6 +101,8 @@ func handlerFor(typ string) func(*Session, protocol.Envelope) *protocol.Error {
 		return (*Session).handleDecline
 	case protocol.TypeEndRoom:
 		return (*Session).handleEndRoom
+	case protocol.TypeCreateInvite:
+		return (*Session).handleCreateInvite
 	case protocol.TypeLeave:
 		return func(*Session, protocol.Envelope) *protocol.Error { return nil } // run() then leaves
 	default:
@@ -132,6 +134,7 @@ func (s *Session) handleJoin(env protocol.Envelope) bool {
 	s.closeChecks() // a check's PeerConnection must not compete with the call's
 	s.participantID, s.name = newParticipantID(), a.Name
 	s.identity, s.role, s.hidden, s.joinedAt, s.roomName = a.Identity, a.Role, a.Role.Hidden(), time.Now(), req.Room
+	s.tokenGrants = a.Grants
 	// Set before the media plane and the room can see the session: their goroutines log through it.
 	s.log = s.baseLog.With("participant", s.participantID, "room", req.Room)
 	for {

@@ -20,6 +20,9 @@ type relayHelloData struct {
 	Room       string `json:"room"`       // the room the client joins; the owner refuses others
 	Remote     string `json:"remote"`     // the client's address, for logs
 	DevTrusted bool   `json:"devTrusted"` // dev mode and a loopback client: a join without a token is a host's
+	// LinkBase is the base of the links the client may create (create_invite): the edge's public URL or
+	// the client's request, which the owner cannot see. Empty from an edge that predates it.
+	LinkBase string `json:"linkBase,omitempty"`
 }
 
 // maxCloseReason is the longest reason a WebSocket close frame carries (125 bytes less the code).

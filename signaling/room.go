@@ -23,7 +23,10 @@ type room struct {
 	members   map[string]*Session // by participant id
 	gone      bool                // dropped from the server's map; a joiner must look the room up again
 	policy    auth.Policy
-	hasPolicy bool // set by the config, an admin, or the first token that carried a policy
+	hasPolicy bool // set by the config, an admin, or the first token that carried a policy (policy.go)
+	// lockSet: a moderator locked or unlocked the room (room_settings) before it had a policy; a token
+	// policy adopted later keeps that lock.
+	lockSet bool
 	// managed rooms (configured, created by an admin, or holding bans or grant changes) are kept when
 	// empty, so that what an admin decided outlives the people in the room; CloseRoom forgets them.
 	managed   bool
@@ -56,7 +59,8 @@ var errRoomGone = errors.New("room was closed meanwhile")
 // is true, join is not called; see lobby.go). Otherwise join must register the newcomer with the media
 // plane, and on success the newcomer becomes a member and everyone else hears of it (unless it is
 // hidden), in the same order as every other change of this room. joinID is the id of the client's join,
-// which the `joined` of a waiter admitted later carries. The error is errRoomGone, a *protocol.Error
+// which the `joined` of a waiter admitted later carries. A room without a policy takes the newcomer's
+// token's, once the newcomer waits or is in (policy.go). The error is errRoomGone, a *protocol.Error
 // refusing the join, or join's.
 func (r *room) admit(newcomer *Session, a auth.Admit, joinID string, join func(roomView) error) (waiting bool, err error) {
 	r.mu.Lock()
@@ -64,10 +68,7 @@ func (r *room) admit(newcomer *Session, a auth.Admit, joinID string, join func(r
 	if r.gone {
 		return false, errRoomGone
 	}
-	policy := r.policy
-	if !r.hasPolicy && a.Policy != nil {
-		policy = *a.Policy
-	}
+	policy, adopt := r.joinPolicyLocked(a)
 	grants := r.grantsLocked(a, policy)
 	if r.bans[a.Identity] {
 		return false, protocol.Errorf(protocol.CodeBanned, "%q is banned from room %q", a.Identity, r.name)
@@ -77,16 +78,22 @@ func (r *room) admit(newcomer *Session, a auth.Admit, joinID string, join func(r
 	}
 	newcomer.setGrants(grants)
 	if policy.LobbyOn() && !grants.Moderate && !r.admitted[a.Identity] {
+		if adopt {
+			// Before the wait, so that the members see the room's new mode before its first waiter.
+			// waitLocked cannot then refuse: a room without a policy has nobody in its lobby.
+			r.adoptPolicyLocked(policy, newcomer)
+		}
 		if err := r.waitLocked(newcomer, a, joinID); err != nil {
 			return false, err
 		}
-		r.adoptPolicyLocked(a)
 		return true, nil
 	}
 	if err := r.enterLocked(newcomer, policy, join); err != nil {
-		return false, err
+		return false, err // the cap or the media plane refused: the token's policy is not the room's
 	}
-	r.adoptPolicyLocked(a)
+	if adopt {
+		r.adoptPolicyLocked(policy, newcomer)
+	}
 	return false, nil
 }
 
@@ -97,13 +104,6 @@ func (r *room) grantsLocked(a auth.Admit, policy auth.Policy) auth.Grants {
 		return auth.Effective(a.Role, &g, policy.Mode)
 	}
 	return auth.Effective(a.Role, a.Grants, policy.Mode)
-}
-
-// adoptPolicyLocked makes the policy of the first token that carries one the room's.
-func (r *room) adoptPolicyLocked(a auth.Admit) {
-	if !r.hasPolicy && a.Policy != nil {
-		r.policy, r.hasPolicy = *a.Policy, true
-	}
 }
 
 // enterLocked makes newcomer (whose grants are set) a member: it checks the cap, runs join with what

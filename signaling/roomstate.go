@@ -148,8 +148,9 @@ func (s *Session) handleRoomSettings(env protocol.Envelope) *protocol.Error {
 			r.chatOff, changed = !*req.ChatEnabled, true
 		}
 		if req.Locked != nil && r.policy.Locked != *req.Locked {
-			// Marking the policy set keeps a later joiner's token policy from replacing the lock.
-			r.policy.Locked, r.hasPolicy, changed = *req.Locked, true, true
+			// lockSet keeps the lock when a later joiner's token policy becomes the room's (policy.go);
+			// the lock alone does not make the room's policy, so such a token still sets the mode.
+			r.policy.Locked, r.lockSet, changed = *req.Locked, true, true
 		}
 		chatOn, locked = !r.chatOff, r.policy.Locked
 		return changed

@@ -45,6 +45,12 @@ type Config struct {
 	Webhooks webhook.Sink
 	// Cluster turns on cluster mode (rooms placed and relayed through Redis); nil: a node alone.
 	Cluster *ClusterConfig
+	// PublicURL is the base of the join links a host creates in a call (create_invite), e.g.
+	// https://meet.example.org; empty: the scheme and Host of the session's WebSocket request.
+	PublicURL string
+	// RequestTLS reports whether a request came over TLS, for that scheme; nil: r.TLS != nil. A node
+	// whose HTTPS shares its port with TURN hands requests over without r.TLS and says so here.
+	RequestTLS func(r *http.Request) bool
 }
 
 func (c *Config) setDefaults() {
@@ -124,6 +130,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has written the HTTP error
 	}
 	sess := newSession(s, newWSTransport(conn, s.cfg), r.RemoteAddr, s.cfg.DevTrustLoopback && auth.LoopbackRequest(r))
+	sess.linkBase = s.linkBase(r)
 	if !s.track(sess) {
 		sess.closeWith(websocket.CloseGoingAway, "server shutting down")
 		sess.writeLoop()

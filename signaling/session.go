@@ -44,12 +44,14 @@ type Session struct {
 	name          string
 	identity      string
 	role          auth.Role
-	hidden        bool // an observer: not announced to the others
+	hidden        bool         // an observer: not announced to the others
+	tokenGrants   *auth.Grants // the token's explicit grants; nil: the role's defaults (policy.go)
 	joinedAt      time.Time
 	media         MediaParticipant
 	midSource     map[string]string            // source of each publish m-line offered so far
 	chatLimit     *rate.Limiter                // chat messages this session may send (chat.go)
 	checksAllowed bool                         // a preflight was authorized (connectivity.go)
+	linkBase      string                       // the base of the links it may create (invite.go)
 	checks        map[sfu.CheckTransport]Check // running connectivity checks, one per path
 	checksStarted int                          // connectivity checks over the session's life
 

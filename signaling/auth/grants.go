@@ -125,7 +125,8 @@ const (
 )
 
 // Policy is how a room admits and treats participants. It comes from the room's configuration (config
-// file or admin API) or, for a room created by a join, from the first token that carries one.
+// file or admin API) or, for any other room, from the first token that carries one, whenever it arrives
+// (also after others joined with plain tokens; package signaling, policy.go).
 type Policy struct {
 	// Mode is consultation, classroom, conference or empty. In a classroom attendees publish nothing by
 	// default; in the other modes they publish camera and microphone.

@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/huddlehq/huddle/signaling/protocol"
 )
@@ -79,4 +81,18 @@ func (c *Client) EndRoom(ctx context.Context) error {
 	default:
 		return err
 	}
+}
+
+// CreateInvite asks the server for a join link to this client's room for one invitee, as a moderator:
+// req's role (attendee, presenter or observer), ttl (nil: a day) and name ("" lets the invitee type one).
+func (c *Client) CreateInvite(ctx context.Context, req protocol.CreateInvite) (protocol.Invite, error) {
+	env, err := c.Request(ctx, protocol.TypeCreateInvite, req)
+	if err != nil {
+		return protocol.Invite{}, err
+	}
+	var inv protocol.Invite
+	if err := json.Unmarshal(env.Data, &inv); err != nil {
+		return protocol.Invite{}, fmt.Errorf("client: invite: %w", err)
+	}
+	return inv, nil
 }

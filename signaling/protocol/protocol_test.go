@@ -149,6 +149,8 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"preflight","data":{"room":"bad room"}}`,
 		`{"type":"check_offer","id":"c1","data":{"path":"udp","sdp":"v=0"}}`,
 		`{"type":"check_offer","data":{"path":"sctp","sdp":""}}`,
+		`{"type":"create_invite","id":"i1","data":{"role":"attendee","ttlSeconds":3600,"name":"  Pat  "}}`,
+		`{"type":"create_invite","data":{"role":"host","ttlSeconds":0}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -169,7 +171,7 @@ func FuzzDecode(f *testing.F) {
 			TypeChat: &ChatSend{}, TypeRaiseHand: &RaiseHand{}, TypeLowerHand: &ParticipantRef{}, TypeSetGrants: &SetGrants{},
 			TypeMuteAll: &MuteAll{}, TypeSpotlight: &Spotlight{}, TypeRoomSettings: &RoomSettings{},
 			TypeAdmit: &ParticipantRef{}, TypeDecline: &ParticipantRef{},
-			TypePreflight: &Preflight{}, TypeCheckOffer: &CheckOffer{},
+			TypePreflight: &Preflight{}, TypeCheckOffer: &CheckOffer{}, TypeCreateInvite: &CreateInvite{},
 		}
 		for _, v := range targets {
 			if err := DecodeData(env, v); err != nil && (err.Code != CodeBadRequest || err.Message == "") {

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,64 @@ func TestJoinLinks(t *testing.T) {
 		func(c *auth.Claims) { c.Grants = &auth.Grants{Admin: true} })}
 	if _, err := scoped.CreateLink(ctx5(t), "consult-43", admin.LinkRequest{Identity: "x"}); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("link for another room: %v", err)
+	}
+}
+
+// TestInviteFromTheCall: a host's create_invite works on every kind of node — in dev mode (signed with
+// the key the node made up at start), over HTTPS (also when HTTPS shares its port with TURN, where the
+// request carries no TLS state of its own) and on http.public_url — and the invitee gets in with it.
+func TestInviteFromTheCall(t *testing.T) {
+	tests := []struct {
+		name   string
+		start  func(t *testing.T) *node.Node
+		keyed  bool   // the host needs a token
+		base   string // "": the node's own URL
+		scheme string
+	}{
+		{name: "dev mode", start: startNode, scheme: "http://"},
+		{name: "https", start: func(t *testing.T) *node.Node { return startTLSNode(t, nil) }, scheme: "https://"},
+		{name: "https sharing its port with TURN", start: func(t *testing.T) *node.Node {
+			port := freeTCPPort(t)
+			return startTLSNode(t, func(cfg *node.Config) { cfg.HTTP.Addr, cfg.TURN.TLSPort = fmt.Sprintf("127.0.0.1:%d", port), port })
+		}, scheme: "https://"},
+		{name: "public url", start: func(t *testing.T) *node.Node {
+			return startKeyedNode(t, func(cfg *node.Config) { cfg.HTTP.PublicURL = "https://meet.example.org" })
+		}, keyed: true, base: "https://meet.example.org"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := tt.start(t)
+			base := tt.base
+			if base == "" {
+				base = n.URL()
+				if !strings.HasPrefix(base, tt.scheme) {
+					t.Fatalf("node URL %s is not %s", base, tt.scheme)
+				}
+			}
+			var host *peer
+			if tt.keyed {
+				host, _ = mustJoinToken(t, n, "consult-9", "", mint(t, n, "consult-9", "dr-ada", auth.RoleHost, roomPolicy(auth.Policy{Mode: auth.ModeConsultation})))
+			} else {
+				host = join(t, n, "consult-9", "Dr Ada", false) // dev mode trusts this machine's tokenless join as a host
+			}
+			inv, err := host.c.CreateInvite(ctx5(t), protocol.CreateInvite{Role: "attendee", Name: "Pat"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix := base + "/#room=consult-9&token="
+			if !strings.HasPrefix(inv.URL, prefix) || inv.Role != "attendee" {
+				link, _, _ := strings.Cut(inv.URL, "token=") // a test's output is a log too: no tokens
+				t.Fatalf("invite of role %s to %s..., want a link starting %s", inv.Role, link, prefix)
+			}
+			token := strings.TrimPrefix(inv.URL, prefix)
+			claims, err := n.Keys().Verify(token)
+			if err != nil || claims.Room != "consult-9" || claims.Name != "Pat" || !strings.HasPrefix(claims.Subject, "guest-") {
+				t.Fatalf("invitation token: %+v %v", claims, err)
+			}
+			_, adm := joinWaiting(t, n, "consult-9", "", token)
+			if tt.keyed != (adm.Lobby != nil) { // the dev room has no policy, so no lobby
+				t.Fatalf("invitee by link: lobby %+v", adm.Lobby)
+			}
+		})
 	}
 }

@@ -86,7 +86,7 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	sigCfg := signaling.Config{Logger: log.With("component", "signaling"), Keys: keys, DevTrustLoopback: cfg.DevMode(), Rooms: cfg.Rooms,
-		AllowedOrigins: allowedOrigins(cfg)}
+		AllowedOrigins: allowedOrigins(cfg), PublicURL: cfg.HTTP.PublicURL, RequestTLS: servedOverTLS}
 	if hooks != nil {
 		sigCfg.Webhooks = hooks // a nil *Notifier in the interface would not be nil
 	}
