@@ -17,6 +17,10 @@ type ClusterConfig struct {
 	Registry  *cluster.Registry
 	Placement *cluster.Placement
 	Relay     *cluster.Relay
+	// States keeps each room's rules (bans, lock, grants, lobby admissions, hands, spotlight, chat) in
+	// Redis: the owner writes them on every change, and a node that takes a room over restores them
+	// before it admits anyone (roompersist.go). nil: rules live in memory only.
+	States *cluster.RoomStates
 	// Region is this node's region: a join that names none asks for a node here.
 	Region string
 	// SyncInterval is how often the node publishes its rooms' participant lists and its load (1 s).
@@ -81,6 +85,11 @@ func (s *Server) holdRoom(ctx context.Context, room, region string) (owner clust
 	}
 	owner, err = c.Placement.Claim(ctx, room, region)
 	if err == nil && owner.ID == c.Registry.ID() {
+		// Before anyone is admitted: a room re-homed here keeps the rules it had on its last owner.
+		if rerr := s.restoreRoom(ctx, room); rerr != nil {
+			s.unholdRoom(room)
+			return owner, false, fmt.Errorf("restore room %s: %w: %w", room, errClusterUnavailable, rerr)
+		}
 		t.mu.Lock()
 		t.held[room].owned = true
 		t.mu.Unlock()

@@ -32,6 +32,7 @@ func (s *Server) changeRoom(name string, create bool, fn func(r *room)) (*room, 
 	}
 	r.mu.Lock()
 	fn(r)
+	r.persistLocked() // bans, grants, policy: what an admin or a moderator decided
 	r.mu.Unlock()
 	return r, created, nil
 }

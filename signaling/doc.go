@@ -2,7 +2,10 @@
 // PROTOCOL.md, rooms of sessions (membership, names, roles, policy, bans), access control (join tokens
 // checked at join, grants checked on every action: access.go, publishcheck.go), the room's policy
 // (policy.go), running a room (lobby.go, roomstate.go, chat.go, hostcontrols.go, invite.go: waiting
-// room, shared state, chat, a host's controls, invitations from the call),
+// room, shared state, chat, a host's controls, invitations from the call), the room's rules kept in
+// Redis in cluster mode so that they survive their node (roompersist.go: saved under room.mu, which
+// orders the versions, through cluster.RoomStates, which queues and never blocks; loaded with no lock
+// held when a node claims the room, before anyone is admitted),
 // moderation and the admin API's view of the rooms (moderation.go, directory.go: Server implements
 // admin.Directory), room events for webhooks, and the translation between protocol messages and the
 // media plane, which it drives through the small Media interface (package sfu implements it).

@@ -106,5 +106,7 @@ func (r *room) emptyLocked() ([]*Session, []*waiter) {
 	members := r.membersLocked()
 	waiters := r.takeWaitersLocked(func(*waiter) bool { return true })
 	r.chatOff, r.spotlight, r.hands, r.admitted = false, "", nil, nil
+	r.restored = restoredRoles{}
+	r.persistLocked()
 	return members, waiters
 }

@@ -56,6 +56,8 @@ func (s *Session) handleRemoveParticipant(env protocol.Envelope) *protocol.Error
 			return protocol.Errorf(protocol.CodeInternal, "ban: %v", err)
 		}
 	} else {
+		// Removed is not admitted: in a locked room or behind its lobby, coming back needs a moderator.
+		s.room.unadmit(target.identity)
 		target.kick(protocol.CodeRemoved, "you were removed from the room by %s", by)
 	}
 	s.log.Info("moderator removed a participant", "target", target.participantID, "identity", target.identity, "ban", req.Ban)

@@ -42,6 +42,12 @@ type room struct {
 	chatOff   bool     // only moderators may chat
 	spotlight string   // participant id, or ""
 	hands     []string // participant ids, oldest first
+
+	// Persistence in cluster mode (roompersist.go): the version and bytes last handed to RoomStates,
+	// and what a restored snapshot still has to give back to rejoining identities.
+	stateVersion uint64
+	savedState   []byte
+	restored     restoredRoles
 }
 
 // roomView is what a newcomer learns of the room in `joined`, taken under room.mu.
@@ -65,6 +71,7 @@ var errRoomGone = errors.New("room was closed meanwhile")
 func (r *room) admit(newcomer *Session, a auth.Admit, joinID string, join func(roomView) error) (waiting bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.persistLocked() // an adopted policy, an admission (runs before the unlock)
 	if r.gone {
 		return false, errRoomGone
 	}
@@ -73,7 +80,9 @@ func (r *room) admit(newcomer *Session, a auth.Admit, joinID string, join func(r
 	if r.bans[a.Identity] {
 		return false, protocol.Errorf(protocol.CodeBanned, "%q is banned from room %q", a.Identity, r.name)
 	}
-	if policy.Locked && !grants.Moderate {
+	// A lock keeps new people out, not those already in the call: a reconnect (a dropped network, a
+	// re-homed room) of an admitted identity gets back in.
+	if policy.Locked && !grants.Moderate && !r.admitted[a.Identity] {
 		return false, protocol.Errorf(protocol.CodeRoomLocked, "room %q is locked", r.name)
 	}
 	newcomer.setGrants(grants)
@@ -130,6 +139,11 @@ func (r *room) enterLocked(newcomer *Session, policy auth.Policy, join func(room
 		r.admitted = make(map[string]bool)
 	}
 	r.admitted[newcomer.identity] = true
+	if len(r.restored.hands) > 0 || r.restored.spotlight != "" {
+		if r.reclaimLocked(newcomer) {
+			defer r.broadcastStateLocked() // after the newcomer is announced: it is a member by then
+		}
+	}
 	if !newcomer.hidden {
 		msg := encodeOrLog(r.srv.log, protocol.TypeParticipantJoined, "", protocol.ParticipantJoined{Participant: newcomer.participant()})
 		for id, m := range r.members {
@@ -143,6 +157,7 @@ func (r *room) enterLocked(newcomer *Session, policy auth.Policy, join func(room
 		// After its `joined` (sent by join): a moderator learns at once who waits.
 		newcomer.enqueue(r.lobbyUpdateLocked())
 	}
+	r.persistLocked() // the admission (also of a waiter a moderator let in)
 	return nil
 }
 

@@ -23,6 +23,7 @@ func (r *room) broadcastStateLocked() {
 	for _, m := range r.members {
 		m.enqueue(msg)
 	}
+	r.persistLocked()
 }
 
 // forgetLocked drops a participant who left from the hands and the spotlight; true when that changed
@@ -52,6 +53,8 @@ func (r *room) resetIfIdleLocked() {
 		return
 	}
 	r.chatOff, r.spotlight, r.hands, r.admitted = false, "", nil, nil
+	r.restored = restoredRoles{}
+	r.persistLocked()
 }
 
 // changeState runs fn on the room with its lock held and, when fn reports a change, tells every member.

@@ -213,6 +213,7 @@ func (s *Server) dropRoomIfEmpty(r *room) {
 	defer s.mu.Unlock()
 	if s.rooms[r.name] == r && r.dropIfEmpty() {
 		delete(s.rooms, r.name)
+		r.forgetPersisted(r.droppedVersion())
 	}
 }
 

@@ -61,6 +61,7 @@ type clusterParts struct {
 	registry  *cluster.Registry
 	placement *cluster.Placement
 	relay     *cluster.Relay
+	states    *cluster.RoomStates // each room's rules, for the node that re-homes it
 }
 
 // newRedisClient connects to the configured Redis with the cluster package's tuning (short timeouts,
@@ -116,14 +117,20 @@ func (n *Node) startCluster() error {
 		_ = rdb.Close()
 		return fmt.Errorf("cluster: cannot register with Redis at %s: %w", redactURL(cc.RedisURL), err)
 	}
-	n.cluster = &clusterParts{rdb: rdb, registry: reg, placement: cluster.NewPlacement(reg), relay: cluster.NewRelay(reg, cluster.RelayConfig{})}
+	states, err := cluster.NewRoomStates(rdb, cluster.Config{Logger: n.log})
+	if err != nil {
+		_ = reg.Leave(ctx)
+		_ = rdb.Close()
+		return fmt.Errorf("cluster: %w", err)
+	}
+	n.cluster = &clusterParts{rdb: rdb, registry: reg, placement: cluster.NewPlacement(reg), relay: cluster.NewRelay(reg, cluster.RelayConfig{}), states: states}
 	return nil
 }
 
 // signalingCluster is the control plane's view of cluster mode.
 func (n *Node) signalingCluster() *signaling.ClusterConfig {
 	c := n.cluster
-	return &signaling.ClusterConfig{Registry: c.registry, Placement: c.placement, Relay: c.relay, Region: n.cfg.Cluster.Region,
+	return &signaling.ClusterConfig{Registry: c.registry, Placement: c.placement, Relay: c.relay, States: c.states, Region: n.cfg.Cluster.Region,
 		Load: func() cluster.Load {
 			st := n.sfu.Stats()
 			return cluster.Load{Tracks: st.Tracks, CPU: n.cpu.Share()}
@@ -160,6 +167,10 @@ func (n *Node) closeCluster(ctx context.Context) error {
 	n.leaving.Store(true)
 	var errs []error
 	if err := n.cluster.relay.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	// The rooms' last rules go to Redis before the node leaves: whoever re-homes a room needs them.
+	if err := n.cluster.states.Close(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := n.cluster.registry.Leave(ctx); err != nil {
