@@ -40,6 +40,7 @@ import { errorTitle } from './errors.js';
 import { RoomUI } from './roomui.js';
 import { translatePage } from './i18n.js';
 import { CheckPanel } from './checkpanel.js';
+import { InvitePanel } from './invite.js';
 import { readRelaySwitch } from './icepolicy.js';
 import {
   canPublish, canPublishMedia, expectedGrants, publishChanges, joinedText, changedText, moderatorText,
@@ -131,6 +132,8 @@ $('toggle-stats').addEventListener('click', () => devicePanel.setOpen(false));
 const reconnector = new Reconnector({ attempt: () => reconnectOnce(), onState: onReconnectState });
 /** The role workflows (lobby, chat, people, hands, host tools, the mode's layout): roomui.js. */
 const roomUI = new RoomUI({ extensions, call, banners, connection: () => connection });
+/** A host's "Invite" (invite.js): links made by the server for this room. */
+new InvitePanel(extensions, document.querySelector('.call-header__tools'), $('stage'));
 for (const id of ['toggle-people', 'toggle-chat']) $(id).addEventListener('click', () => devicePanel.setOpen(false));
 
 exposeTestHooks({

@@ -35,5 +35,24 @@ export default {
   "stats.candidate.srflx": "direct through NAT (srflx)",
   "stats.candidate.prflx": "direct through NAT (prflx)",
   "stats.candidate.relay": "relay",
-  "stats.forcedRelay": "Relay forced by the link (relay={value})"
+  "stats.forcedRelay": "Relay forced by the link (relay={value})",
+
+  "invite.button": "Invite",
+  "invite.title": "Invite someone to this call",
+  "invite.close": "Close",
+  "invite.role": "Who is it for?",
+  "invite.role.attendee": "Patient or student (attendee)",
+  "invite.role.presenter": "Presenter",
+  "invite.role.observer": "Observer (not seen by others)",
+  "invite.expiry": "Valid for",
+  "invite.expiry.hour": "1 hour",
+  "invite.expiry.day": "1 day",
+  "invite.expiry.week": "7 days",
+  "invite.create": "Create link",
+  "invite.copy": "Copy link",
+  "invite.copied": "Copied",
+  "invite.selectToCopy": "Selected: press Ctrl+C to copy",
+  "invite.expires": "The link works until {time} on {date}. Anyone who has it can join as chosen above.",
+  "invite.error.grant": "Only the host can invite people.",
+  "invite.error.other": "The link could not be made. Try again."
 };

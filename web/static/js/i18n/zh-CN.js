@@ -33,5 +33,24 @@ export default {
   "stats.candidate.srflx": "经 NAT 直连（srflx）",
   "stats.candidate.prflx": "经 NAT 直连（prflx）",
   "stats.candidate.relay": "中继",
-  "stats.forcedRelay": "链接已强制使用中继（relay={value}）"
+  "stats.forcedRelay": "链接已强制使用中继（relay={value}）",
+
+  "invite.button": "邀请",
+  "invite.title": "邀请他人加入本次通话",
+  "invite.close": "关闭",
+  "invite.role": "邀请谁？",
+  "invite.role.attendee": "患者或学生（参会者）",
+  "invite.role.presenter": "主讲人",
+  "invite.role.observer": "旁听者（他人看不到）",
+  "invite.expiry": "有效期",
+  "invite.expiry.hour": "1 小时",
+  "invite.expiry.day": "1 天",
+  "invite.expiry.week": "7 天",
+  "invite.create": "生成链接",
+  "invite.copy": "复制链接",
+  "invite.copied": "已复制",
+  "invite.selectToCopy": "已选中：请按 Ctrl+C 复制",
+  "invite.expires": "链接有效期至 {date} {time}。持有链接的人都可以按上面选择的身份加入。",
+  "invite.error.grant": "只有主持人可以邀请他人。",
+  "invite.error.other": "无法生成链接，请重试。"
 };
