@@ -266,9 +266,9 @@ func TestBrowserClassroom(t *testing.T) {
 		t.Fatalf("teacher: no confirmation before removing Cid: %v (%+v)", err, v.Room.Confirm)
 	}
 	clickByID(t, teacher, "confirm-ok")
-	cv, err = waitRoom(cid, 10*time.Second, func(v roomView) bool { return v.JoinShown && v.Connection == "left" })
-	if err != nil || !strings.Contains(cv.Lead, "removed") {
-		t.Errorf("Cid after removal: %v (lead %q), want the join screen saying they were removed", err, cv.Lead)
+	cv, err = waitRoom(cid, 10*time.Second, func(v roomView) bool { return v.End.Shown && v.Connection == "left" })
+	if err != nil || !strings.Contains(cv.End.Text, "removed") || cv.End.Rejoin {
+		t.Errorf("Cid after removal: %v (%+v), want the end page saying they were removed, without Rejoin", err, cv.End)
 	}
 	if _, err := waitRoom(teacher, 5*time.Second, func(v roomView) bool { _, there := v.person(cidID); return !there && len(v.Room.People) == 3 }); err != nil {
 		t.Errorf("teacher: Cid still listed after the removal: %v", err)

@@ -103,6 +103,9 @@ func TestBrowserConsultation(t *testing.T) {
 
 	// The patient follows the link and waits: the card, their own preview, Leave; nobody else.
 	patientLink := joinLinkURL(n.URL(), room, n.mint(room, "patient-7", "Pat", auth.RoleAttendee, consult))
+	if err := patient.Navigate("about:blank", 5*time.Second); err != nil { // a fresh load, not a fragment change
+		t.Fatal(err)
+	}
 	joinThroughLink(t, patient, patientLink, "Pat")
 	pv, err := waitRoom(patient, 15*time.Second, func(v roomView) bool { return v.Room.Lobby.Waiting })
 	if err != nil {
@@ -137,20 +140,24 @@ func TestBrowserConsultation(t *testing.T) {
 
 	// Turned away once: the patient is told, clearly, and not reconnected.
 	clickByID(t, clinician, "lobby-decline-"+waiter.ParticipantID)
-	pv, err = waitRoom(patient, 10*time.Second, func(v roomView) bool { return v.JoinShown && v.State == "left" })
+	pv, err = waitRoom(patient, 10*time.Second, func(v roomView) bool { return v.End.Shown && v.State == "left" })
 	if err != nil {
-		t.Fatalf("patient: not back on the join screen after the decline: %v (saw %+v)", err, pv)
+		t.Fatalf("patient: no end page after the decline: %v (saw %+v)", err, pv)
 	}
-	if !strings.Contains(pv.JoinError, "clinician did not let you in") || pv.Attempts != 0 {
-		t.Errorf("patient after the decline: message %q, %d reconnect attempts; want that the clinician did not let them in, and no retry", pv.JoinError, pv.Attempts)
+	if !strings.Contains(pv.End.Text, "clinician did not let you in") || pv.Attempts != 0 || pv.End.Rejoin || !pv.End.released() {
+		t.Errorf("patient after the decline: %+v, %d reconnect attempts; want that the clinician did not let them in, no retry, no Rejoin, camera and microphone stopped", pv.End, pv.Attempts)
 	}
 	shot(t, patient, dir, "consultation-patient-declined")
 	if _, err := waitRoom(clinician, 5*time.Second, func(v roomView) bool { return len(v.Room.Waiting) == 0 }); err != nil {
 		t.Errorf("clinician: the declined patient is still listed: %v", err)
 	}
 
-	// The patient asks again, and leaves the lobby: the clinician's list empties.
-	clickByID(t, patient, "join-button")
+	// The end page offers no way back; the patient follows the link again, and leaves the lobby: the
+	// clinician's list empties.
+	if err := patient.Navigate("about:blank", 5*time.Second); err != nil { // a fresh load, not a fragment change
+		t.Fatal(err)
+	}
+	joinThroughLink(t, patient, patientLink, "Pat")
 	if _, err := waitRoom(clinician, 10*time.Second, func(v roomView) bool { return len(v.Room.Waiting) == 1 }); err != nil {
 		t.Fatalf("clinician: the patient is not waiting again: %v", err)
 	}
@@ -216,15 +223,15 @@ func TestBrowserConsultation(t *testing.T) {
 	}
 	shot(t, clinician, dir, "consultation-clinician-confirm-end")
 	clickByID(t, clinician, "confirm-ok")
-	pv, err = waitRoom(patient, 10*time.Second, func(v roomView) bool { return v.JoinShown && v.Connection == "left" })
+	pv, err = waitRoom(patient, 10*time.Second, func(v roomView) bool { return v.End.Shown && v.Connection == "left" })
 	if err != nil {
 		t.Fatalf("patient: the call did not end: %v (saw %+v)", err, pv)
 	}
-	if !strings.Contains(pv.Lead, "The consultation has ended") {
-		t.Errorf("patient after the end: %q, want that the consultation has ended", pv.Lead)
+	if !strings.Contains(pv.End.Text, "The consultation has ended") || pv.End.Rejoin || !pv.End.released() || pv.JoinShown {
+		t.Errorf("patient after the end: %+v (join screen %v); want that the consultation has ended, no Rejoin, camera and microphone stopped", pv.End, pv.JoinShown)
 	}
-	if cv, err := waitRoom(clinician, 10*time.Second, func(v roomView) bool { return v.JoinShown }); err != nil || !strings.Contains(cv.Lead, "You ended the consultation") {
-		t.Errorf("clinician after ending: %q (%v), want that they ended the consultation", cv.Lead, err)
+	if cv, err := waitRoom(clinician, 10*time.Second, func(v roomView) bool { return v.End.Shown }); err != nil || !strings.Contains(cv.End.Text, "You ended the consultation") || !cv.End.released() {
+		t.Errorf("clinician after ending: %+v (%v), want that they ended the consultation and their camera released", cv.End, err)
 	}
 	time.Sleep(2 * time.Second) // longer than the first reconnect delays
 	pv, err = evalJS[roomView](patient.Ctx, roomViewJS)

@@ -455,6 +455,7 @@ type roomView struct {
 	JoinShown     bool         `json:"joinShown"`
 	Lead          string       `json:"lead"`
 	JoinError     string       `json:"joinError"`
+	End           endView      `json:"end"`
 	Attempts      int          `json:"attempts"`
 	Room          struct {
 		Mode      string `json:"mode"`
@@ -536,8 +537,33 @@ const roomViewJS = `(() => {
           joinShown: !document.getElementById('join-screen').hidden,
           lead: document.getElementById('join-lead').textContent,
           joinError: document.getElementById('join-error').textContent,
+          end: Object.assign(h.endPage(), {text: document.getElementById('end-text').textContent}),
           attempts: h.reconnects().attempts};
 })()`
+
+// endView is the end page (endpage.js): shown after the call ended for us, with the states of the
+// camera and microphone tracks it stopped.
+type endView struct {
+	Shown  bool     `json:"shown"`
+	Code   string   `json:"code"`
+	Title  string   `json:"title"`
+	Text   string   `json:"text"`
+	Rejoin bool     `json:"rejoin"`
+	Tracks []string `json:"tracks"`
+}
+
+// released reports whether the end page stopped at least one track and all are ended.
+func (e endView) released() bool {
+	if len(e.Tracks) == 0 {
+		return false
+	}
+	for _, s := range e.Tracks {
+		if s != "ended" {
+			return false
+		}
+	}
+	return true
+}
 
 // waitRoom samples roomViewJS in tb until cond accepts it.
 func waitRoom(tb *tab, timeout time.Duration, cond func(roomView) bool) (roomView, error) {

@@ -249,13 +249,13 @@ func TestBrowserNoReconnectAfterRemoval(t *testing.T) {
 		JoinShown  bool     `json:"joinShown"`
 	}
 	const viewJS = `({connection: window.huddle.connectionState(), attempts: window.huddle.reconnects().attempts,
-	  banners: window.huddle.banners(), lead: document.getElementById('join-lead').textContent,
-	  joinShown: !document.getElementById('join-screen').hidden})`
+	  banners: window.huddle.banners(), lead: document.getElementById('end-text').textContent,
+	  joinShown: window.huddle.endPage().shown})`
 	v, err := waitJS(tb.Ctx, 10*time.Second, 100*time.Millisecond, viewJS, func(v view) bool {
 		return v.Connection == "left" && v.JoinShown && strings.Contains(v.Lead, "removed")
 	})
 	if err != nil {
-		t.Fatalf("after removal: want the join screen saying why: %v (saw %+v)", err, v)
+		t.Fatalf("after removal: want the end page saying why: %v (saw %+v)", err, v)
 	}
 	// Longer than the first reconnect delays: nothing may have been tried.
 	time.Sleep(2 * time.Second)

@@ -41,6 +41,7 @@ import { RoomUI } from './roomui.js';
 import { translatePage } from './i18n.js';
 import { CheckPanel } from './checkpanel.js';
 import { InvitePanel } from './invite.js';
+import { EndPage } from './endpage.js';
 import { readRelaySwitch } from './icepolicy.js';
 import {
   canPublish, canPublishMedia, expectedGrants, publishChanges, joinedText, changedText, moderatorText,
@@ -132,6 +133,8 @@ $('toggle-stats').addEventListener('click', () => devicePanel.setOpen(false));
 const reconnector = new Reconnector({ attempt: () => reconnectOnce(), onState: onReconnectState });
 /** The role workflows (lobby, chat, people, hands, host tools, the mode's layout): roomui.js. */
 const roomUI = new RoomUI({ extensions, call, banners, connection: () => connection });
+/** The page after a call ended for us (endpage.js); Rejoin goes back to the join screen. */
+const endPage = new EndPage({ onRejoin: () => { join.show(); acquireMedia(); } });
 /** A host's "Invite" (invite.js): links made by the server for this room. */
 new InvitePanel(extensions, document.querySelector('.call-header__tools'), $('stage'));
 for (const id of ['toggle-people', 'toggle-chat']) $(id).addEventListener('click', () => devicePanel.setOpen(false));
@@ -139,7 +142,7 @@ for (const id of ['toggle-people', 'toggle-chat']) $(id).addEventListener('click
 exposeTestHooks({
   session: () => session,
   connection: () => connection,
-  call, join, banners, stats, statsPanel, devicePanel, reconnector, room: roomUI, netCheck,
+  call, join, banners, stats, statsPanel, devicePanel, reconnector, room: roomUI, netCheck, endPage,
 });
 
 /** Closes the stats and devices panels but keep; when keep opens, People and Chat close too. */
@@ -394,6 +397,12 @@ async function joinRoom(room, name) {
     if (session !== s || connection === 'left') return;
     connection = 'left';
     call.hide();
+    // Turned away from the lobby, or the call ended while we waited: the end page, not the form.
+    if (err.code === 'lobby_declined' || err.code === 'room_closed') {
+      endPage.show(err.code, roomUI.joinErrorText(err), [local.stream]);
+      local.stream = null;
+      return;
+    }
     join.show();
     // The form says why; a banner too would repeat it.
     join.setError(roomUI.joinErrorText(err) || `Could not join: ${err.message || err}`);
@@ -437,7 +446,7 @@ function connectionLost(s, reason, errorCode) {
   // During a join or a reconnect try, the try itself reports the failure.
   if (session !== s || connection !== 'connected') return;
   if (isTerminal(errorCode)) {
-    endCall(roomUI.endText(errorCode) || errorTitle(errorCode), null);
+    endCall(roomUI.endText(errorCode) || errorTitle(errorCode), null, errorCode);
     return;
   }
   // A failed PC with the socket still open: tell the server we go, so it
@@ -486,7 +495,7 @@ function onReconnectState(state, info) {
     case 'refused': {
       // A refused join carries its reason in the reply, not as an `error` event.
       const { code, message } = info.error;
-      endCall(errorTitle(code), { title: errorTitle(code), text: message || code, tone: 'error' });
+      endCall(errorTitle(code), { title: errorTitle(code), text: message || code, tone: 'error' }, code);
       break;
     }
     default: // gave-up
@@ -500,15 +509,17 @@ function onReconnectState(state, info) {
 }
 
 /** Ends the call without the user asking: the join screen says why (lead), a banner may say more. */
-function endCall(lead, banner) {
+function endCall(lead, banner, code = '') {
   reconnector.cancel();
   connection = 'left';
   closePanels();
   session?.leave();
   endScreen();
   call.hide();
-  join.show(lead);
   if (banner) banners.show('lost', banner);
+  // The camera and microphone go at once; Rejoin asks for them again.
+  endPage.show(code, lead, [local.stream]);
+  local.stream = null;
 }
 
 /** Asks for a screen and publishes it; the user may cancel the browser's picker. */

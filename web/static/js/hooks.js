@@ -165,6 +165,8 @@ export function exposeTestHooks(app) {
     },
     /** The URL of the current session's signalling socket (ws:// or wss://), or ''. */
     socketURL: () => session()?.signaling?.ws?.url ?? '',
+    /** The end page (endpage.js): {shown, code, title, rejoin, tracks: readyState of the released tracks}. */
+    endPage: () => app.endPage.snapshot(),
     /** The page's language ('en' or 'zh-CN'). */
     language: () => document.documentElement.lang,
     /** Track metadata of participantId's published tracks: [{id, kind, source, muted}]. */

@@ -54,5 +54,13 @@ export default {
   "invite.selectToCopy": "Selected: press Ctrl+C to copy",
   "invite.expires": "The link works until {time} on {date}. Anyone who has it can join as chosen above.",
   "invite.error.grant": "Only the host can invite people.",
-  "invite.error.other": "The link could not be made. Try again."
+  "invite.error.other": "The link could not be made. Try again.",
+
+  "end.rejoin": "Rejoin",
+  "end.title.removed": "You were removed from the call",
+  "end.title.banned": "You cannot join this call",
+  "end.title.lobby_declined": "The host did not let you in",
+  "end.title.room_closed": "The call has ended",
+  "end.title.other": "You are no longer in the call",
+  "end.released": "Your camera and microphone are off. You can close this page."
 };

@@ -52,5 +52,13 @@ export default {
   "invite.selectToCopy": "已选中：请按 Ctrl+C 复制",
   "invite.expires": "链接有效期至 {date} {time}。持有链接的人都可以按上面选择的身份加入。",
   "invite.error.grant": "只有主持人可以邀请他人。",
-  "invite.error.other": "无法生成链接，请重试。"
+  "invite.error.other": "无法生成链接，请重试。",
+
+  "end.rejoin": "重新加入",
+  "end.title.removed": "您已被移出通话",
+  "end.title.banned": "您无法加入此通话",
+  "end.title.lobby_declined": "主持人没有让您进入",
+  "end.title.room_closed": "通话已结束",
+  "end.title.other": "您已不在通话中",
+  "end.released": "您的摄像头和麦克风已关闭。您可以关闭此页面。"
 };
