@@ -43,10 +43,19 @@ func buildServer(t *testing.T) string {
 // startServerProcess runs bin as node id of the cluster on redisURL and waits for /healthz.
 func startServerProcess(t *testing.T, bin, id, redisURL string) *serverProcess {
 	t.Helper()
+	return startServerProcessEnv(t, bin, id, redisURL, nil)
+}
+
+// startServerProcessEnv is startServerProcess with extra environment variables (e.g. API keys).
+func startServerProcessEnv(t *testing.T, bin, id, redisURL string, env []string) *serverProcess {
+	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
 	p := &serverProcess{id: id, url: "http://" + addr, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "-http", addr, "-udp-port", fmt.Sprint(freePort(t, "udp")), "-tcp-port", "0", "-turn-port", "0", "-relay-ports", "0-0", "-redis", redisURL,
 		"-node-id", id, "-log-level", "warn")
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stderr = os.Stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

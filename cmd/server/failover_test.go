@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
-	"os/exec"
 	"slices"
 	"sync"
 	"syscall"
@@ -30,31 +27,7 @@ const (
 // startKeyedProcess is startServerProcess with API keys, so that roles come from tokens.
 func startKeyedProcess(t *testing.T, bin, id, redisURL string) *serverProcess {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	p := &serverProcess{id: id, url: "http://" + addr, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-http", addr, "-udp-port", fmt.Sprint(freePort(t, "udp")), "-tcp-port", "0", "-turn-port", "0",
-		"-relay-ports", "0-0", "-redis", redisURL, "-node-id", id, "-log-level", "warn")
-	p.cmd.Env = append(os.Environ(), "HUDDLE_API_KEY="+failoverKeyID, "HUDDLE_API_SECRET="+failoverSecret)
-	p.cmd.Stderr = os.Stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.exited })
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(p.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s did not come up: %v", id, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return startServerProcessEnv(t, bin, id, redisURL, []string{"HUDDLE_API_KEY=" + failoverKeyID, "HUDDLE_API_SECRET=" + failoverSecret})
 }
 
 // member is one signalling session that keeps the last room_state it was sent.
