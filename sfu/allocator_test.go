@@ -124,3 +124,30 @@ func TestForwardable(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitOf: what a subscriber is told holds a forwarded track below the layer it asked for.
+func TestLimitOf(t *testing.T) {
+	three := allocTrack{video: true, maxLayer: 2}
+	small := allocTrack{video: true, maxLayer: 0} // the subscriber renders it small: q is all it asked for
+	cases := []struct {
+		name               string
+		allotted, forwards int
+		track              allocTrack
+		want               PauseReason
+	}{
+		{"best layer, flowing", 2, 2, three, ""},
+		{"budget gave h of f", 1, 1, three, LimitedByBandwidth},
+		{"f allotted, publisher sends only h", 2, 1, three, LimitedByPublisher},
+		{"h allotted, publisher sends only q: the publisher first", 1, 0, three, LimitedByPublisher},
+		{"q is all it asked for", 0, 0, small, ""},
+		{"paused for bandwidth: the pause says why", noLayer, noLayer, three, ""},
+		{"paused by the subscriber", noLayer, noLayer, allocTrack{video: true, maxLayer: 2, paused: true}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := limitOf(tc.allotted, tc.forwards, tc.track); got != tc.want {
+				t.Errorf("limitOf(%d, %d) = %q, want %q", tc.allotted, tc.forwards, got, tc.want)
+			}
+		})
+	}
+}

@@ -184,8 +184,9 @@ func (s *subscriber) allocate() {
 				"reason", a.reason, "costs", tracks[i].costs[:tracks[i].maxLayer+1])
 			sub.downTrack.setWant(a.layer)
 		}
-		sub.downTrack.setTarget(forwardable(a.layer, flowing[i]))
-		s.reportState(ids[i], sub, out[i])
+		target := forwardable(a.layer, flowing[i])
+		sub.downTrack.setTarget(target)
+		s.reportState(ids[i], sub, out[i], limitOf(a.layer, target, tracks[i]))
 	}
 }
 
@@ -197,6 +198,21 @@ func forwardable(want, flowing int) int {
 		return flowing
 	}
 	return want
+}
+
+// limitOf says what holds a forwarded track below the best layer its subscriber wants: the publisher
+// when the allotted layer does not arrive, else the budget when the allocation gave less than the size
+// asked for; "" when nothing does (or the track is paused, which has its own reason).
+func limitOf(allotted, forwarded int, t allocTrack) PauseReason {
+	switch {
+	case allotted == noLayer || t.paused:
+		return ""
+	case forwarded < allotted:
+		return LimitedByPublisher
+	case allotted < t.maxLayer:
+		return LimitedByBandwidth
+	}
+	return ""
 }
 
 // probeWanted returns the extra bitrate that would raise the most important track held back by bandwidth
@@ -233,8 +249,8 @@ func probeWanted(subs []*subscription, tracks []allocTrack, out []allocation) (e
 
 // reportState tells the subscriber when what it receives of a video track changed: paused (and why), or
 // the layer now forwarded. A raise is reported once the new layer's keyframe went out, not when decided.
-func (s *subscriber) reportState(trackID string, sub *subscription, a allocation) {
-	var st StreamState
+func (s *subscriber) reportState(trackID string, sub *subscription, a allocation, limit PauseReason) {
+	st := StreamState{Limit: limit}
 	if a.layer == noLayer {
 		st = StreamState{Paused: true, Reason: a.reason}
 	} else {

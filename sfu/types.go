@@ -92,13 +92,21 @@ type PauseReason string
 const (
 	PausedForBandwidth PauseReason = "bandwidth"
 	PausedBySubscriber PauseReason = "subscriber"
+	// LimitedByBandwidth: the subscriber's estimated downlink affords no higher layer.
+	LimitedByBandwidth PauseReason = "bandwidth"
+	// LimitedByPublisher: the layer allotted does not arrive from the publisher (its encoder or uplink
+	// stopped it), so a lower one is forwarded.
+	LimitedByPublisher PauseReason = "publisher"
 )
 
-// StreamState is what a subscriber is sent of one video track: a layer, or nothing and why.
+// StreamState is what a subscriber is sent of one video track: a layer, or nothing and why. A layer
+// below the best the subscriber asked for says what holds it back (Limit), so that the client can tell
+// the person whose connection it is: theirs (bandwidth) or the sender's (publisher).
 type StreamState struct {
 	Paused bool
 	Reason PauseReason // when paused
 	Layer  string      // rid of the layer forwarded; "" for a single-layer track
+	Limit  PauseReason // when active below the best layer wanted: LimitedByBandwidth or LimitedByPublisher
 }
 
 // Speaker is one participant speaking now, with a level from 0 (silence) to 1 (loudest).

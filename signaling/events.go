@@ -113,7 +113,7 @@ func (s *Session) ConnectionFailed(target sfu.Target, err error) {
 
 // StreamStateChanged implements sfu.ParticipantEvents.
 func (s *Session) StreamStateChanged(trackID string, st sfu.StreamState) {
-	msg := protocol.StreamState{TrackID: trackID, State: protocol.StreamActive, Layer: st.Layer}
+	msg := protocol.StreamState{TrackID: trackID, State: protocol.StreamActive, Layer: st.Layer, Limit: string(st.Limit)}
 	if st.Paused {
 		msg = protocol.StreamState{TrackID: trackID, State: protocol.StreamPaused, Reason: string(st.Reason)}
 	}

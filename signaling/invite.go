@@ -27,38 +27,46 @@ func (s *Session) handleCreateInvite(env protocol.Envelope) *protocol.Error {
 	if perr != nil {
 		return perr
 	}
-	keys := s.srv.cfg.Keys
-	if keys == nil {
-		return protocol.Errorf(protocol.CodeNoKeys, "this server has no API key to sign invitations with; configure auth.keys")
-	}
 	base := s.linkBase
 	if base == "" { // a relayed session from an edge that does not pass its base
 		base = s.srv.cfg.PublicURL
 	}
-	if base == "" {
-		return protocol.Errorf(protocol.CodeInternal, "this server does not know its public address; set http.public_url")
-	}
-	role, err := auth.ParseRole(req.Role)
-	if err != nil { // Validate allows only invitable roles; this guards their spelling in auth
-		return protocol.Errorf(protocol.CodeBadRequest, "create_invite: %v", err)
-	}
-	identity, err := newGuestIdentity()
-	if err != nil {
-		return protocol.Errorf(protocol.CodeInternal, "create an invitation: %v", err)
-	}
-	ttl := time.Duration(*req.TTLSeconds) * time.Second
-	claims := auth.Claims{Room: s.roomName, Name: req.Name, Role: role, Policy: s.room.invitePolicy(),
-		RegisteredClaims: jwt.RegisteredClaims{Subject: identity}}
-	token, expires, err := admin.MintJoin(keys, claims, ttl)
-	if err != nil {
-		return protocol.Errorf(protocol.CodeInternal, "sign the invitation: %v", err)
+	inv, perr := s.srv.mintInvite(base, s.roomName, s.room.invitePolicy(), req)
+	if perr != nil {
+		return perr
 	}
 	// baseLog: s.log already carries the room and the participant under other keys. Never the token or
 	// the link: either lets its holder in.
-	s.baseLog.Info("invite created", "room", s.roomName, "by", s.participantID, "identity", identity, "role", role, "ttl", ttl)
-	s.reply(protocol.TypeInvite, env.ID, protocol.Invite{URL: admin.JoinURL(base, s.roomName, token), Role: string(role),
-		ExpiresAt: expires.Format(time.RFC3339)})
+	s.baseLog.Info("invite created", "room", s.roomName, "by", s.participantID, "role", inv.Role, "ttl_seconds", *req.TTLSeconds)
+	s.reply(protocol.TypeInvite, env.ID, inv)
 	return nil
+}
+
+// mintInvite signs a link to room for one invitee of req: a fresh identity (so that bans and grant
+// changes reach that invitee alone), the role and name asked for, and policy. req is validated.
+func (s *Server) mintInvite(base, room string, policy *auth.Policy, req protocol.CreateInvite) (protocol.Invite, *protocol.Error) {
+	keys := s.cfg.Keys
+	if keys == nil {
+		return protocol.Invite{}, protocol.Errorf(protocol.CodeNoKeys, "this server has no API key to sign invitations with; configure auth.keys")
+	}
+	if base == "" {
+		return protocol.Invite{}, protocol.Errorf(protocol.CodeInternal, "this server does not know its public address; set http.public_url")
+	}
+	role, err := auth.ParseRole(req.Role)
+	if err != nil { // Validate allows only invitable roles; this guards their spelling in auth
+		return protocol.Invite{}, protocol.Errorf(protocol.CodeBadRequest, "create_invite: %v", err)
+	}
+	identity, err := newGuestIdentity()
+	if err != nil {
+		return protocol.Invite{}, protocol.Errorf(protocol.CodeInternal, "create an invitation: %v", err)
+	}
+	ttl := time.Duration(*req.TTLSeconds) * time.Second
+	claims := auth.Claims{Room: room, Name: req.Name, Role: role, Policy: policy, RegisteredClaims: jwt.RegisteredClaims{Subject: identity}}
+	token, expires, err := admin.MintJoin(keys, claims, ttl)
+	if err != nil {
+		return protocol.Invite{}, protocol.Errorf(protocol.CodeInternal, "sign the invitation: %v", err)
+	}
+	return protocol.Invite{URL: admin.JoinURL(base, room, token), Role: string(role), ExpiresAt: expires.Format(time.RFC3339)}, nil
 }
 
 // invitePolicy is the policy an invitation carries: the room's, or none while the room has none. The

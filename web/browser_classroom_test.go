@@ -267,7 +267,7 @@ func TestBrowserClassroom(t *testing.T) {
 	}
 	clickByID(t, teacher, "confirm-ok")
 	cv, err = waitRoom(cid, 10*time.Second, func(v roomView) bool { return v.End.Shown && v.Connection == "left" })
-	if err != nil || !strings.Contains(cv.End.Text, "removed") || cv.End.Rejoin {
+	if err != nil || !strings.Contains(cv.End.Title, "removed") || cv.End.Rejoin {
 		t.Errorf("Cid after removal: %v (%+v), want the end page saying they were removed, without Rejoin", err, cv.End)
 	}
 	if _, err := waitRoom(teacher, 5*time.Second, func(v roomView) bool { _, there := v.person(cidID); return !there && len(v.Room.People) == 3 }); err != nil {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/huddlehq/huddle/signaling/auth"
 )
 
@@ -215,6 +217,10 @@ func TestBrowserConsultation(t *testing.T) {
 		t.Errorf("patient on a phone: controls: %s", p)
 	}
 	shot(t, patient, dir, "consultation-patient-phone-390x844")
+	if err := chromedp.Do(patient.Ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+	checkConsultationScreenShare(t, clinician, patient, clinicianID, patientID, dir)
 
 	// The clinician ends the consultation (after confirming); the patient is told and stays out.
 	clickByID(t, clinician, "end-room")
@@ -303,4 +309,63 @@ func shot(t *testing.T, tb *tab, dir, name string) {
 		return
 	}
 	t.Logf("%s: %s", name, path)
+}
+
+// consultTile is one tile of the consultation's stage as the person sees it.
+type consultTile struct {
+	ID       string  `json:"id"`
+	Pid      string  `json:"pid"`
+	Screen   bool    `json:"screen"`
+	Featured bool    `json:"featured"`
+	Visible  bool    `json:"visible"`
+	Area     float64 `json:"area"`
+}
+
+const consultTilesJS = `[...document.querySelectorAll('#grid > .tile')].map(el => {
+  const r = el.getBoundingClientRect();
+  return {id: el.dataset.tileId, pid: el.dataset.participantId || '', screen: el.classList.contains('tile--screen'),
+    featured: el.classList.contains('tile--featured'), visible: !el.classList.contains('tile--offpage') && r.width > 0,
+    area: r.width * r.height};
+})`
+
+// checkConsultationScreenShare: the clinician shares a screen (say, test results); on both sides the
+// shared screen is the large tile, the other person stays visible beside it, and the clinician keeps
+// the consultation's controls. Stopping the share brings the 1:1 inset layout back.
+func checkConsultationScreenShare(t *testing.T, clinician, patient *tab, clinicianID, patientID, dir string) {
+	t.Helper()
+	if err := chromedp.Do(clinician.Ctx, chromedp.Click(chromedp.CSS("#toggle-screen"))); err != nil {
+		t.Fatalf("clinician: clicking Share: %v", err)
+	}
+	for tb, other := range map[*tab]string{clinician: patientID, patient: clinicianID} {
+		tiles, err := waitJS(tb.Ctx, 20*time.Second, 200*time.Millisecond, consultTilesJS, func(ts []consultTile) bool {
+			var screen, person *consultTile
+			for i := range ts {
+				if ts[i].Screen && ts[i].Featured && ts[i].Visible {
+					screen = &ts[i]
+				}
+				if !ts[i].Screen && ts[i].ID != "local" && ts[i].Visible {
+					person = &ts[i]
+				}
+			}
+			return screen != nil && person != nil && screen.Area > 2*person.Area
+		})
+		if err != nil {
+			t.Errorf("tab %s during the screen share: want the screen large and %s visible beside it: %v (tiles %+v)", tb.Name, other, err, tiles)
+		}
+		shot(t, tb, dir, "consultation-screen-share-"+tb.Name)
+	}
+	if v, err := waitRoom(clinician, 5*time.Second, func(v roomView) bool { return v.Room.Mode == "consultation" }); err != nil {
+		t.Errorf("clinician during the share: mode %q, want consultation", v.Room.Mode)
+	}
+	if shown, _ := evalJS[bool](clinician.Ctx, `!document.getElementById('end-room').hidden`); !shown {
+		t.Error("clinician during the share: End consultation is gone")
+	}
+	if err := chromedp.Do(clinician.Ctx, chromedp.Click(chromedp.CSS("#toggle-screen"))); err != nil {
+		t.Fatalf("clinician: clicking Stop share: %v", err)
+	}
+	for _, tb := range []*tab{clinician, patient} {
+		if _, err := waitRoom(tb, 10*time.Second, func(v roomView) bool { return v.Room.Layout.Inset }); err != nil {
+			t.Errorf("tab %s after the share: want the 1:1 inset layout back: %v", tb.Name, err)
+		}
+	}
 }

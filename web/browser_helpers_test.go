@@ -437,11 +437,28 @@ func emulatePhone(t *testing.T, tb *tab, w, h int64) {
 	if err := chromedp.Do(tb.Ctx, chromedp.EmulateViewport(w, h, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
 		t.Fatalf("tab %s: emulating a %dx%d phone: %v", tb.Name, w, h, err)
 	}
-	if _, err := waitJS(tb.Ctx, 5*time.Second, 100*time.Millisecond, `window.innerWidth`, func(v int64) bool { return v == w }); err != nil {
-		t.Fatalf("tab %s: phone viewport not applied: %v", tb.Name, err)
+	got, err := waitJS(tb.Ctx, 5*time.Second, 100*time.Millisecond, `window.innerWidth`, func(v int64) bool { return v == w })
+	if err != nil {
+		// A mobile viewport widens to fit content that overflows it: name the widest elements.
+		wide, _ := evalJS[[]string](tb.Ctx, overflowingElementsJS)
+		t.Fatalf("tab %s: phone viewport not applied (innerWidth %d, want %d): %v; wider than %d px: %v", tb.Name, got, w, err, w, wide)
 	}
 	time.Sleep(500 * time.Millisecond) // ResizeObserver re-layout and a repaint
 }
+
+// overflowingElementsJS lists up to ten visible elements whose right edge lies past the phone's width
+// (the elements that keep a mobile viewport from shrinking to it).
+const overflowingElementsJS = `(() => {
+  const w = screen.width, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > w + 1) {
+      out.push((el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + [...el.classList].join('.')) + ' right=' + Math.round(r.right));
+      if (out.length >= 10) break;
+    }
+  }
+  return out;
+})()`
 
 // roomView is what window.huddle.room() and a few neighbours say about the
 // room features of issue 7 (lobby, waiting list, chat, people, hands,

@@ -62,6 +62,10 @@ func TestBrowserPhoneCall(t *testing.T) {
 	}
 	speaker := outputs[len(outputs)-1].ID
 	choose(t, a, "speaker-select", speaker)
+	// A person on a phone scrolls down to Join; the call must not start scrolled down with them.
+	if _, err := evalJS[bool](a.Ctx, `(window.scrollTo(0, document.body.scrollHeight), true)`); err != nil {
+		t.Fatal(err)
+	}
 	clickByID(t, a, "join-button")
 	if err := b.Navigate(joinURL(n.URL(), "bedside", "Dr Ada"), 15*time.Second); err != nil {
 		t.Fatal(err)
@@ -74,6 +78,12 @@ func TestBrowserPhoneCall(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // the last layout after the remote tile's picture arrived
+	if top, err := evalJS[float64](a.Ctx, `document.getElementById('call-room').getBoundingClientRect().top`); err != nil || top < 0 || top > 40 {
+		t.Errorf("phone: the call screen does not start at its top: the room name is %.0f px from the top of the screen (%v)", top, err)
+	}
+	if y, _ := evalJS[float64](a.Ctx, `window.scrollY`); y != 0 {
+		t.Errorf("phone: the call screen starts scrolled down by %.0f px", y)
+	}
 
 	check := func(what string) {
 		t.Helper()

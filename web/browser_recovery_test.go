@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,12 +46,17 @@ func TestBrowserConnectionLostThenRejoin(t *testing.T) {
 	}
 	first.Stop()
 
-	banners, err := waitJS(tb.Ctx, 10*time.Second, 100*time.Millisecond, `window.huddle.banners()`,
-		func(b []string) bool {
-			return slices.ContainsFunc(b, func(s string) bool { return strings.Contains(s, "Connection lost") })
-		})
+	// The end page says so, once (no banner repeating it), with Rejoin; the camera is released.
+	end, err := waitJS(tb.Ctx, 10*time.Second, 100*time.Millisecond, `window.huddle.endPage()`,
+		func(e endView) bool { return e.Shown && e.Title == "Connection lost" })
 	if err != nil {
-		t.Fatalf("after the server stopped, want a \"Connection lost\" banner: %v (banners %q)", err, banners)
+		t.Fatalf("after the server stopped, want the end page saying \"Connection lost\": %v (%+v)", err, end)
+	}
+	if !end.Rejoin {
+		t.Error("no Rejoin after the connection was lost")
+	}
+	if b, _ := evalJS[[]string](tb.Ctx, `window.huddle.banners()`); len(b) != 0 {
+		t.Errorf("banners repeat the end page: %q", b)
 	}
 	if st, _ := evalJS[string](tb.Ctx, `window.huddle.state`); st != "left" {
 		t.Errorf("state after the connection was lost = %q, want left", st)
@@ -60,19 +64,12 @@ func TestBrowserConnectionLostThenRejoin(t *testing.T) {
 	if path, err := saveScreenshot(tb.Ctx, dir, "connection-lost"); err != nil {
 		t.Errorf("%v", err)
 	} else {
-		t.Logf("screenshot of the connection-lost banner: %s", path)
+		t.Logf("screenshot of the connection-lost page: %s", path)
 	}
 
 	// A server back on the same address, as after a restart.
 	startNode(t, addr)
-	if _, err := evalJS[bool](tb.Ctx, `(() => {
-	  const b = [...document.querySelectorAll('#banners button')].find(b => b.textContent === 'Rejoin');
-	  if (!b) throw new Error('no Rejoin button');
-	  b.click();
-	  return true;
-	})()`); err != nil {
-		t.Fatalf("clicking Rejoin: %v", err)
-	}
+	clickByID(t, tb, "end-rejoin")
 	waitState(t, tb, "joined", 15*time.Second)
 	if b, _ := evalJS[[]string](tb.Ctx, `window.huddle.banners()`); len(b) != 0 {
 		t.Errorf("banners still shown after rejoining: %q", b)

@@ -211,13 +211,7 @@ func waitScreenGone(t *testing.T, c *simulcastCall, trackID string) {
 // control buttons, "Stop share" among them) and restores the laptop size.
 func checkPhoneLayout(t *testing.T, tb *tab, dir, name string) {
 	t.Helper()
-	if err := chromedp.Do(tb.Ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
-		t.Fatalf("emulating a phone viewport: %v", err)
-	}
-	if _, err := waitJS(tb.Ctx, 5*time.Second, 100*time.Millisecond, `window.innerWidth`, func(w int) bool { return w == 360 }); err != nil {
-		t.Fatalf("phone viewport not applied: %v", err)
-	}
-	time.Sleep(500 * time.Millisecond) // the grid re-lays out on ResizeObserver
+	emulatePhone(t, tb, 360, 740)
 	checkLayout(t, tb, "phone 360x740")
 	if path, err := saveScreenshot(tb.Ctx, dir, name+"-phone-360x740"); err == nil {
 		t.Logf("phone-width screenshot of tab %s: %s", tb.Name, path)

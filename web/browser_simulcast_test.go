@@ -57,6 +57,9 @@ type remoteTile struct {
 	Featured      bool   `json:"featured"`
 	Speaking      bool   `json:"speaking"`
 	StreamState   string `json:"streamState"`
+	Quality       string `json:"quality"`
+	QualityTitle  string `json:"qualityTitle"`
+	VideoCause    string `json:"videoCause"`
 	Layer         string `json:"layer"`
 	Notice        string `json:"notice"`
 	Priority      string `json:"priority"`
@@ -421,8 +424,11 @@ func checkAdaptiveStream(t *testing.T, c *simulcastCall) {
 	}
 }
 
-// checkStreamStateNotice: a stream_state paused for bandwidth shows an
-// announced notice on the tile; active again clears it and records the layer.
+// checkStreamStateNotice: what the server says of a received video (stream_state, injected here so
+// the server's own estimate cannot interfere) is told as one story (issue 14 item 7): paused for our
+// downlink shows an announced notice, caps the quality mark at poor and says the same in its tooltip
+// and in the stats panel; held at a lower layer by the sender says so without blaming our connection;
+// active again clears the notice and records the layer.
 func checkStreamStateNotice(t *testing.T, c *simulcastCall) {
 	t.Helper()
 	tileOf := func(tiles []remoteTile) *remoteTile {
@@ -433,14 +439,34 @@ func checkStreamStateNotice(t *testing.T, c *simulcastCall) {
 		}
 		return nil
 	}
+	statsPanelText := func() string {
+		txt, _ := evalJS[string](c.sub.Ctx, `(document.getElementById('stats-panel').hidden && document.getElementById('toggle-stats').click(), document.getElementById('stats-body').innerText)`)
+		return txt
+	}
+	// The stats panel re-renders on each sample (about a second): wait for it to tell the story.
+	waitPanel := func(want string) {
+		t.Helper()
+		if _, err := waitJS(c.sub.Ctx, 5*time.Second, 200*time.Millisecond, `document.getElementById('stats-body').innerText`,
+			func(s string) bool { return strings.Contains(s, want) }); err != nil {
+			t.Errorf("stats panel does not say %q: %v\n%s", want, err, statsPanelText())
+		}
+	}
+	statsPanelText() // open it
+
 	wireInject(t, c.sub, "stream_state", map[string]string{"trackId": c.camTrack, "state": "paused", "reason": "bandwidth"})
-	tiles, err := waitJS(c.sub.Ctx, 3*time.Second, 100*time.Millisecond, remoteTilesJS, func(v []remoteTile) bool {
+	const notice = "Video paused \u2014 your connection is too weak for it"
+	const story = "Paused: your connection is too weak for this video"
+	tiles, err := waitJS(c.sub.Ctx, 5*time.Second, 100*time.Millisecond, remoteTilesJS, func(v []remoteTile) bool {
 		tl := tileOf(v)
-		return tl != nil && tl.StreamState == "paused" && tl.Notice == "Video paused \u2014 weak connection"
+		return tl != nil && tl.StreamState == "paused" && tl.Notice == notice && tl.Quality == "poor"
 	})
 	if err != nil {
-		t.Fatalf("stream_state paused: want the weak-connection notice: %v (tiles %+v)", err, tiles)
+		t.Fatalf("stream_state paused for bandwidth: want the notice and a poor quality mark: %v (tiles %+v)", err, tiles)
 	}
+	if tl := tileOf(tiles); !strings.Contains(tl.QualityTitle, story) || tl.VideoCause != "downlink" {
+		t.Errorf("paused for bandwidth: the quality mark's words %q / cause %q do not tell the notice's story", tl.QualityTitle, tl.VideoCause)
+	}
+	waitPanel(story)
 	role, _ := evalJS[string](c.sub.Ctx, fmt.Sprintf(`(() => {
 	  const n = document.querySelector('.tile[data-track-id=%q] .tile__notice');
 	  const r = n.getBoundingClientRect();
@@ -459,10 +485,21 @@ func checkStreamStateNotice(t *testing.T, c *simulcastCall) {
 		t.Logf("screenshot of the paused notice: %s", path)
 	}
 
-	wireInject(t, c.sub, "stream_state", map[string]string{"trackId": c.camTrack, "state": "active", "layer": "h"})
-	tiles, err = waitJS(c.sub.Ctx, 3*time.Second, 100*time.Millisecond, remoteTilesJS, func(v []remoteTile) bool {
+	// The sender sends no better: no notice, and the mark is not lowered on our account.
+	wireInject(t, c.sub, "stream_state", map[string]string{"trackId": c.camTrack, "state": "active", "layer": "q", "limit": "publisher"})
+	tiles, err = waitJS(c.sub.Ctx, 5*time.Second, 100*time.Millisecond, remoteTilesJS, func(v []remoteTile) bool {
 		tl := tileOf(v)
-		return tl != nil && tl.StreamState == "active" && tl.Notice == "" && tl.Layer == "h"
+		return tl != nil && tl.StreamState == "active" && tl.Notice == "" && tl.VideoCause == "sender" && tl.Quality != "" && tl.Quality != "poor"
+	})
+	if err != nil {
+		t.Errorf("stream_state limited by the publisher: want no notice and the measured mark: %v (tiles %+v)", err, tiles)
+	}
+	waitPanel("Lower quality: the sender is not sending more")
+
+	wireInject(t, c.sub, "stream_state", map[string]string{"trackId": c.camTrack, "state": "active", "layer": "h"})
+	tiles, err = waitJS(c.sub.Ctx, 5*time.Second, 100*time.Millisecond, remoteTilesJS, func(v []remoteTile) bool {
+		tl := tileOf(v)
+		return tl != nil && tl.StreamState == "active" && tl.Notice == "" && tl.Layer == "h" && tl.VideoCause == ""
 	})
 	if err != nil {
 		t.Fatalf("stream_state active: want the notice gone and layer h: %v (tiles %+v)", err, tiles)
@@ -472,6 +509,9 @@ func checkStreamStateNotice(t *testing.T, c *simulcastCall) {
 		if s.TrackID == c.camTrack && (s.State != "active" || s.Layer != "h") {
 			t.Errorf("remoteVideoStats after active stream_state: %+v", s)
 		}
+	}
+	if _, err := evalJS[bool](c.sub.Ctx, `(document.getElementById('toggle-stats').click(), true)`); err != nil {
+		t.Errorf("closing the stats panel: %v", err)
 	}
 }
 

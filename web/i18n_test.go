@@ -19,6 +19,7 @@ var (
 	placeholderRE = regexp.MustCompile(`\{(\w+)\}`)
 	literalKeyRE  = regexp.MustCompile(`\bt\(\s*['"]([A-Za-z0-9_.-]+)['"]`)
 	templateKeyRE = regexp.MustCompile("\\bt\\(\\s*`([A-Za-z0-9_.-]+)\\$\\{")
+	countKeyRE    = regexp.MustCompile(`\btn\(\s*['"]([A-Za-z0-9_.-]+)['"]`)
 	markupKeyRE   = regexp.MustCompile(`data-i18n="([^"]+)"`)
 	markupAttrRE  = regexp.MustCompile(`data-i18n-attr="([^"]+)"`)
 )
@@ -68,13 +69,15 @@ func placeholders(s string) []string {
 	return slices.Compact(names)
 }
 
+// technicalRE matches what users see as it is in any language: protocol and candidate names, the
+// product's name, video formats, key names, and figures with their units (12 ms, 30 fps, 480 kbit/s).
+var technicalRE = regexp.MustCompile(`\b(UDP|TCP|TURN|TLS|NAT|srflx|prflx|CPU|https|Huddle|720p|1080p|Ctrl\+C)\b|relay=|\d\s*(ms|fps|[kM]bit/s)\b`)
+
 // hasLatinWords reports whether s, placeholders removed, still has ASCII letters that are not one
 // of the technical names users see as they are (UDP, TCP, TURN, ...).
 func hasLatinWords(s string) bool {
 	s = placeholderRE.ReplaceAllString(s, "")
-	for _, word := range []string{"UDP", "TCP", "TURN", "TLS", "NAT", "srflx", "prflx", "relay=", "Huddle"} {
-		s = strings.ReplaceAll(s, word, "")
-	}
+	s = technicalRE.ReplaceAllString(s, "")
 	return strings.IndexFunc(s, func(r rune) bool { return r < unicode.MaxASCII && unicode.IsLetter(r) }) >= 0
 }
 
@@ -135,6 +138,11 @@ func TestCatalogueCoversCode(t *testing.T) {
 				t.Errorf("%s: t(%q): no such key in the catalogue", path, m[1])
 			}
 		}
+		for _, m := range countKeyRE.FindAllStringSubmatch(text, -1) {
+			if _, ok := en[m[1]+".other"]; !ok {
+				t.Errorf("%s: tn(%q): no key %s.other in the catalogue", path, m[1], m[1])
+			}
+		}
 		for _, m := range templateKeyRE.FindAllStringSubmatch(text, -1) {
 			if !hasPrefix(m[1]) {
 				t.Errorf("%s: t(`%s${...}`): no key starts with %q", path, m[1], m[1])
@@ -157,5 +165,119 @@ func TestCatalogueCoversCode(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Where the client's modules hand text to the user: DOM text and attributes, the labels of
+// buttons, menus, banners and dialogs, and the messages its views show.
+var (
+	uiSinkRE = regexp.MustCompile(`\.(textContent|innerText|title|placeholder|alt)\s*=|setAttribute\(\s*'(aria-label|title|placeholder|alt)'|` +
+		`\b(text|ariaLabel|title|label|confirmLabel|message|reason|lead)\s*:|new Option\(|` +
+		`\.(announce|setError|setStatus|setPermission|setReceiveOnly|show|append)\(|\bendCall\(`)
+	// A JavaScript string literal: '...', "..." or `...` on one line.
+	jsStringRE = regexp.MustCompile("'(?:[^'\\\\]|\\\\.)*'|\"(?:[^\"\\\\]|\\\\.)*\"|`(?:[^`\\\\]|\\\\.)*`")
+	// English prose: two words in a row, or one capitalised word ("Leave", "(You)").
+	proseRE         = regexp.MustCompile(`[A-Za-z]{2,}[,.:;!?'’]?\s+[A-Za-z]{2,}|\b[A-Z][a-z]+\b`)
+	interpolationRE = regexp.MustCompile(`\$\{[^}]*\}`)
+)
+
+// englishInCode returns the string literals of line that look like English prose handed to the
+// user (see uiSinkRE), ignoring comments and what the console and thrown errors say (developers').
+func englishInCode(line string) []string {
+	code := strings.TrimSpace(line)
+	if strings.HasPrefix(code, "//") || strings.HasPrefix(code, "*") || strings.HasPrefix(code, "/*") ||
+		strings.Contains(code, "console.") || strings.Contains(code, "Error(") || !uiSinkRE.MatchString(code) {
+		return nil
+	}
+	var out []string
+	for _, lit := range jsStringRE.FindAllString(code, -1) {
+		body := interpolationRE.ReplaceAllString(lit[1:len(lit)-1], " ")
+		if strings.Contains(body, "<") { // markup (icons, the end page's skeleton): its text is checked in the DOM
+			continue
+		}
+		if proseRE.MatchString(technicalRE.ReplaceAllString(body, "")) {
+			out = append(out, lit)
+		}
+	}
+	return out
+}
+
+func TestEnglishInCodeDetector(t *testing.T) {
+	flagged := []string{
+		`renderButton(this.leaveBtn, { iconName: 'leave', text: 'Leave', ariaLabel: 'Leave the room' });`,
+		"who.textContent = m.mine ? `${m.name} (You)` : m.name;",
+		`x.setAttribute('aria-label', 'Dismiss message');`,
+		"this.countEl.textContent = n === 1 ? 'Only you' : `${n} people`;",
+		`banners.show('screen', { title: "Cannot share the screen.", text: message });`,
+	}
+	clean := []string{
+		`renderButton(this.leaveBtn, { iconName: 'leave', text: t('call.leave'), ariaLabel: t('call.leave.aria') });`,
+		"who.textContent = m.mine ? t('common.you', { name: m.name }) : m.name;",
+		`x.setAttribute('aria-label', t('banner.dismiss.aria'));`,
+		"console.warn(`huddle: no text for ${key}`);",
+		"// text: 'Leave' in a comment",
+		"add(t('stats.frameRate'), r.fps ? `${Math.round(r.fps)} fps` : '\\u2014');",
+		"this.el.setAttribute('aria-label', this.local ? t('tile.youAria', { name }) : name);",
+	}
+	for _, line := range flagged {
+		if len(englishInCode(line)) == 0 {
+			t.Errorf("not flagged: %s", line)
+		}
+	}
+	for _, line := range clean {
+		if got := englishInCode(line); len(got) > 0 {
+			t.Errorf("flagged %v in %s", got, line)
+		}
+	}
+}
+
+// TestNoEnglishInCode: the modules name catalogue keys, not English, wherever text reaches the user.
+func TestNoEnglishInCode(t *testing.T) {
+	err := fs.WalkDir(embedded, "static/js", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(path, "/i18n") || !strings.HasSuffix(path, ".js") {
+			return err
+		}
+		raw, err := fs.ReadFile(embedded, path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(raw), "\n") {
+			for _, lit := range englishInCode(line) {
+				t.Errorf("%s:%d: English shown to the user: %s (put it in the catalogue)", path, i+1, lit)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	markupTextRE  = regexp.MustCompile(`<([a-z0-9]+)([^>]*)>([^<]*[A-Za-z][^<]*)<`)
+	markupAttrRE2 = regexp.MustCompile(`\s(aria-label|title|placeholder|alt)="[^"]*[A-Za-z][^"]*"`)
+)
+
+// TestMarkupIsTranslated: the page's own text carries data-i18n and its labels data-i18n-attr, so
+// translatePage replaces the English left in the markup as a fallback.
+func TestMarkupIsTranslated(t *testing.T) {
+	raw, err := fs.ReadFile(embedded, "static/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The document's title and the brand are the product's name; noscript runs no translation.
+	page := regexp.MustCompile(`(?s)<title>.*?</title>|<noscript>.*?</noscript>|<!--.*?-->`).ReplaceAllString(string(raw), "")
+	for _, m := range markupTextRE.FindAllStringSubmatch(page, -1) {
+		if strings.TrimSpace(m[3]) == "Huddle" || strings.Contains(m[2], "data-i18n=") {
+			continue
+		}
+		t.Errorf("index.html: <%s%s> has text %q without data-i18n", m[1], m[2], strings.TrimSpace(m[3]))
+	}
+	for _, tag := range regexp.MustCompile(`<[a-z][^>]*>`).FindAllString(page, -1) {
+		for _, a := range markupAttrRE2.FindAllStringSubmatch(tag, -1) {
+			if !strings.Contains(tag, "data-i18n-attr=") || !regexp.MustCompile(`data-i18n-attr="[^"]*\b`+a[1]+`:`).MatchString(tag) {
+				t.Errorf("index.html: %s in %s without data-i18n-attr", a[1], tag)
+			}
+		}
 	}
 }

@@ -60,9 +60,9 @@ const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src '
 	"media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; form-action 'self'"
 
 // Handler serves the embedded client at "/": index.html at "/", modules
-// under "/js/", the stylesheets at "/style.css", "/rooms.css" and "/network.css". Mount it at the root of the
-// HTTP mux; /ws and other server routes take precedence by being more
-// specific.
+// under "/js/", the stylesheets at "/style.css", "/rooms.css", "/roster.css"
+// and "/network.css". Mount it at the root of the HTTP mux; /ws and other
+// server routes take precedence by being more specific.
 //
 // Caching: the file names carry no content hash (there is no build step), so
 // every response is "no-cache" with a strong ETag derived from the content.

@@ -30,6 +30,7 @@ func TestHandlerServesClient(t *testing.T) {
 		{"/style.css", "text/css; charset=utf-8", ":root"},
 		{"/rooms.css", "text/css; charset=utf-8", ".device-panel"},
 		{"/network.css", "text/css; charset=utf-8", ".net-check"},
+		{"/roster.css", "text/css; charset=utf-8", ".roster"},
 		{"/js/app.js", "text/javascript; charset=utf-8", "import { Session }"},
 		{"/js/signaling.js", "text/javascript; charset=utf-8", "export class Signaling"},
 	} {

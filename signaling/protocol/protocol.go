@@ -135,6 +135,9 @@ type StreamState struct {
 	State   string `json:"state"`            // "active" or "paused"
 	Reason  string `json:"reason,omitempty"` // when paused: "bandwidth" or "subscriber"
 	Layer   string `json:"layer,omitempty"`  // when active: the rid forwarded ("" without simulcast)
+	// Limit, when active below the best layer asked for: "bandwidth" (the subscriber's downlink) or
+	// "publisher" (the sender does not send the layer allotted).
+	Limit string `json:"limit,omitempty"`
 }
 
 // Stream states and pause reasons.

@@ -98,6 +98,7 @@ func (n *Node) routes() http.Handler {
 	cfg := n.cfg
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", n.signaling)
+	mux.HandleFunc("POST "+signaling.InvitePath, n.signaling.ServeInvite) // a host invites before joining
 	adminAPI := admin.NewHandler(admin.Config{Directory: n.signaling, Keys: n.keys, TrustLoopback: cfg.DevMode(),
 		PublicURL: cfg.HTTP.PublicURL, Logger: n.log.With("component", "admin")})
 	for _, method := range []string{"GET", "POST", "PUT", "DELETE"} { // with methods, so as not to clash with GET /

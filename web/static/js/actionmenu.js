@@ -8,6 +8,7 @@
 // clipping never cuts it; at most one menu is open at a time.
 
 import { roomIcon } from './roomicons.js';
+import { t } from './i18n.js';
 
 export class ActionMenu {
   /** The menu open now, if any (one per page). */
@@ -57,7 +58,7 @@ export class ActionMenu {
     const list = document.createElement('div');
     list.className = 'action-menu';
     list.setAttribute('role', 'menu');
-    list.setAttribute('aria-label', this.button.getAttribute('aria-label') || 'Actions');
+    list.setAttribute('aria-label', this.button.getAttribute('aria-label') || t('menu.actions'));
     for (const it of items) {
       const b = document.createElement('button');
       b.type = 'button';

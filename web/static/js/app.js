@@ -23,7 +23,7 @@
 
 import { Session } from './session.js';
 import { getLocalMedia, getLocalTrack, stopStream } from './media.js';
-import { getScreen } from './screenshare.js';
+import { ScreenFlow } from './screenflow.js';
 import { JoinScreen, validate } from './join.js';
 import { CallScreen } from './call.js';
 import { Banners } from './banners.js';
@@ -36,11 +36,14 @@ import { StatsPanel } from './statspanel.js';
 import { DevicePanel } from './devicepanel.js';
 import { switchDevice } from './devswitch.js';
 import { qualityByParticipant } from './quality.js';
-import { errorTitle } from './errors.js';
+import { errorTitle, errorDetail } from './errors.js';
 import { RoomUI } from './roomui.js';
-import { translatePage } from './i18n.js';
+import { translatePage, t } from './i18n.js';
 import { CheckPanel } from './checkpanel.js';
 import { InvitePanel } from './invite.js';
+import { AloneCard } from './alone.js';
+import { watchPanelSpace } from './panelspace.js';
+import { invitationProblem, invitationProblemText, INVITATION_CODES } from './invitecheck.js';
 import { EndPage } from './endpage.js';
 import { readRelaySwitch } from './icepolicy.js';
 import {
@@ -55,7 +58,6 @@ const local = {
   mediaReady: null, // promise of the current getUserMedia attempt
   micMuted: false,
   camOff: false,
-  screen: null, // {stream, track} while we share a screen
   // The grants we expect outside a call: the invitation's guess (grants.js),
   // then the last ones the server gave (an admin's change also applies to
   // our next join); null: everything (dev mode).
@@ -70,6 +72,8 @@ let last = null; // {room, name} of the last join, for Rejoin and reconnects
 // (joinlink.js takes it out of the address bar). Empty in dev mode, where
 // local joins need none.
 let joinToken = '';
+/** The invitation read from the address at start (joinlink.js): its token's claims name the room and mode. */
+let invitation = { token: '', claims: {}, room: '' };
 let entering = false; // a join is in progress (guards double clicks and autojoin)
 // 'idle' | 'joining' | 'connected' | 'reconnecting' | 'left': the call as the user sees it.
 let connection = 'idle';
@@ -95,11 +99,13 @@ const join = new JoinScreen({
 const call = new CallScreen({
   onToggleMic: () => toggle('audio'),
   onToggleCam: () => toggle('video'),
-  onToggleScreen: () => (local.screen ? stopScreen() : startScreen()),
+  onToggleScreen: () => (screen.current ? screen.stop() : screen.start()),
   onLeave: () => leave(),
   onTrackSettings: (trackId, settings) => session?.setTrackSettings(trackId, settings),
 });
 call.setAudioOutput(join.devices.chosen('audiooutput'));
+/** Our screen share (screenflow.js). */
+const screen = new ScreenFlow({ session: () => session, call, banners });
 const stats = new StatsMonitor(() => session);
 stats.subscribe((sample) => call.setQualities(qualityByParticipant(sample)));
 const statsPanel = new StatsPanel(
@@ -133,16 +139,26 @@ $('toggle-stats').addEventListener('click', () => devicePanel.setOpen(false));
 const reconnector = new Reconnector({ attempt: () => reconnectOnce(), onState: onReconnectState });
 /** The role workflows (lobby, chat, people, hands, host tools, the mode's layout): roomui.js. */
 const roomUI = new RoomUI({ extensions, call, banners, connection: () => connection });
-/** The page after a call ended for us (endpage.js); Rejoin goes back to the join screen. */
-const endPage = new EndPage({ onRejoin: () => { join.show(); acquireMedia(); } });
+/** The page after a call ended for us (endpage.js). */
+const endPage = new EndPage({
+  // Rejoin means the same room as the same person: straight back in, with the camera asked for again.
+  onRejoin: () => {
+    acquireMedia();
+    if (last) rejoin();
+    else join.show();
+  },
+});
 /** A host's "Invite" (invite.js): links made by the server for this room. */
-new InvitePanel(extensions, document.querySelector('.call-header__tools'), $('stage'));
+const invitePanel = new InvitePanel(extensions, document.querySelector('.call-header__tools'));
+/** Alone in the call: say so, and offer the invitation (alone.js). */
+const alone = AloneCard.follow({ stage: $('stage'), invite: invitePanel, call, extensions, current: () => session });
+watchPanelSpace($('call-screen'));
 for (const id of ['toggle-people', 'toggle-chat']) $(id).addEventListener('click', () => devicePanel.setOpen(false));
 
 exposeTestHooks({
   session: () => session,
   connection: () => connection,
-  call, join, banners, stats, statsPanel, devicePanel, reconnector, room: roomUI, netCheck, endPage,
+  call, join, banners, stats, statsPanel, devicePanel, reconnector, room: roomUI, netCheck, endPage, alone,
 });
 
 /** Closes the stats and devices panels but keep; when keep opens, People and Chat close too. */
@@ -236,13 +252,13 @@ async function startTrack(kind) {
   if (!s || s.state !== 'joined' || local.starting[kind]) return;
   local.starting[kind] = true;
   const key = `device:${kind}`;
-  const what = kind === 'audio' ? 'microphone' : 'camera';
+  const device = t(`device.noun.${kind}`);
   banners.dismiss(key);
   try {
     const deviceId = join.devices.chosen(kind === 'audio' ? 'audioinput' : 'videoinput');
     const { track, message } = await getLocalTrack(kind, { quality: join.quality(), deviceId });
     if (!track) {
-      banners.show(key, { title: `Cannot use the ${what}.`, text: message, tone: 'warning' });
+      banners.show(key, { title: t('device.cannotUse', { device }), text: message, tone: 'warning' });
       return;
     }
     // The call may have ended, or the host changed their mind, while the browser asked.
@@ -262,7 +278,7 @@ async function startTrack(kind) {
     await s.publishTrack(track, local.stream);
   } catch (err) {
     if (session === s && s.state === 'joined' && err.code !== 'closed') {
-      banners.show(key, { title: `Cannot send your ${what}.`, text: err.message || String(err), tone: 'warning' });
+      banners.show(key, { title: t('device.cannotSend', { device }), text: err.message || String(err), tone: 'warning' });
     }
   } finally {
     local.starting[kind] = false;
@@ -326,7 +342,7 @@ function onGrantsChanged({ grants, previous }) {
   local.expected = grants;
   const changes = publishChanges(previous, grants);
   for (const source of changes.removed) {
-    if (source === 'screen') endScreen();
+    if (source === 'screen') screen.end();
     else dropLocal(KIND_OF_SOURCE[source]);
   }
   const text = changedText(grants, changes);
@@ -349,6 +365,8 @@ function onModeratorMute({ source, muted }) {
 }
 
 async function enter(room, name) {
+  // The link may have expired while the page stood open.
+  if (checkInvitation()) return;
   const problem = validate(room, name);
   if (problem) {
     join.setError(problem);
@@ -369,7 +387,8 @@ async function joinRoom(room, name) {
   // Messages about a previous session do not apply to the new one.
   banners.clear();
   try {
-    localStorage.setItem('huddle.name', name);
+    // Per tab (kept across a reload): a second tab, often a second person testing, starts empty.
+    sessionStorage.setItem('huddle.name', name);
   } catch {
     // Storage may be disabled (private mode); remembering the name is optional.
   }
@@ -404,8 +423,13 @@ async function joinRoom(room, name) {
       return;
     }
     join.show();
+    // A link the server refused: the plain words on top of the card, not a code under the form.
+    if (INVITATION_CODES.includes(err.code)) {
+      join.setInvitationProblem(invitationProblemText(err.code, invitation.claims));
+      return;
+    }
     // The form says why; a banner too would repeat it.
-    join.setError(roomUI.joinErrorText(err) || `Could not join: ${err.message || err}`);
+    join.setError(roomUI.joinErrorText(err) || t('join.failed', { detail: errorDetail(err.code, err.message || String(err)) || errorTitle(err.code) }));
   }
 }
 
@@ -446,7 +470,7 @@ function connectionLost(s, reason, errorCode) {
   // During a join or a reconnect try, the try itself reports the failure.
   if (session !== s || connection !== 'connected') return;
   if (isTerminal(errorCode)) {
-    endCall(roomUI.endText(errorCode) || errorTitle(errorCode), null, errorCode);
+    endCall(errorCode, roomUI.endText(errorCode));
     return;
   }
   // A failed PC with the socket still open: tell the server we go, so it
@@ -464,14 +488,14 @@ async function reconnectOnce() {
   applyJoinGrants(s);
   // The stream's tracks kept their `enabled` flags, so the publisher sends
   // our mute state with the offer; the screen share needs its own offer.
-  const shared = local.screen;
+  const shared = screen.current;
   if (shared && canPublish(s.grants, 'screen')) {
     s.publishScreen(shared.track, shared.stream).catch((err) => {
-      if (local.screen === shared) endScreen();
-      showError({ code: err.code || 'client', message: `Could not share the screen again: ${err.message || err}` });
+      if (screen.current === shared) screen.end();
+      showError({ code: err.code || 'client', message: t('screen.again', { detail: err.message || String(err) }) });
     });
   } else if (shared) {
-    endScreen();
+    screen.end();
   }
   try {
     await s.waitForMedia(MEDIA_WAIT_MS);
@@ -495,78 +519,29 @@ function onReconnectState(state, info) {
     case 'refused': {
       // A refused join carries its reason in the reply, not as an `error` event.
       const { code, message } = info.error;
-      endCall(errorTitle(code), { title: errorTitle(code), text: message || code, tone: 'error' }, code);
+      endCall(code, roomUI.endText(code), errorDetail(code, message));
       break;
     }
     default: // gave-up
-      endCall('The connection to the server was lost.', {
-        title: 'Connection lost.',
-        text: 'You are no longer in the room.',
-        tone: 'warning',
-        actions: [{ label: 'Rejoin', onClick: () => rejoin() }],
-      });
+      endCall('lost', t('call.lost.lead'));
   }
 }
 
-/** Ends the call without the user asking: the join screen says why (lead), a banner may say more. */
-function endCall(lead, banner, code = '') {
+/**
+ * Ends the call without the user asking. The end page alone says why (code, in the room's words when
+ * text is given; detail is the server's message), so nothing repeats it in a banner.
+ */
+function endCall(code, text, detail = '') {
   reconnector.cancel();
   connection = 'left';
   closePanels();
   session?.leave();
-  endScreen();
+  screen.end();
   call.hide();
-  if (banner) banners.show('lost', banner);
+  banners.clear();
   // The camera and microphone go at once; Rejoin asks for them again.
-  endPage.show(code, lead, [local.stream]);
+  endPage.show(code, text, [local.stream], detail);
   local.stream = null;
-}
-
-/** Asks for a screen and publishes it; the user may cancel the browser's picker. */
-async function startScreen() {
-  const s = session;
-  if (!s || s.state !== 'joined' || local.screen) return;
-  banners.dismiss('screen');
-  const { stream, track, message } = await getScreen();
-  if (!track) {
-    if (message) banners.show('screen', { title: 'Cannot share the screen.', text: message, tone: 'warning' });
-    return;
-  }
-  if (session !== s || s.state !== 'joined' || local.screen) {
-    stopStream(stream);
-    return;
-  }
-  local.screen = { stream, track };
-  // The browser's own "Stop sharing" bar ends the track without us.
-  track.addEventListener('ended', () => {
-    if (local.screen && local.screen.track === track) stopScreen();
-  });
-  call.setScreenSharing(true);
-  call.setLocalScreen(track);
-  try {
-    await s.publishScreen(track, stream);
-  } catch (err) {
-    if (local.screen && local.screen.track === track) endScreen();
-    if (session === s && s.state === 'joined') {
-      banners.show('screen', { title: 'Cannot share the screen.', text: err.message || String(err), tone: 'warning' });
-    }
-  }
-}
-
-/** Stops our screen share: unpublishes it and releases the capture. */
-function stopScreen() {
-  if (!local.screen) return;
-  session?.unpublishScreen();
-  endScreen();
-}
-
-/** Forgets the local screen share (the session, if any, is already done with it). */
-function endScreen() {
-  if (!local.screen) return;
-  stopStream(local.screen.stream);
-  local.screen = null;
-  call.setLocalScreen(null);
-  call.setScreenSharing(false);
 }
 
 function rejoin() {
@@ -579,27 +554,35 @@ function leave() {
   reconnector.cancel();
   connection = 'left';
   closePanels();
-  endScreen();
+  screen.end();
   session.leave();
   call.hide();
   banners.clear();
-  join.show(`You left ${room}. Join again or enter another room.`);
+  join.show(t('join.left', { room }));
   join.focusFirst();
 }
 
 function showError({ code, message }) {
   // The reconnect banner already says the connection dropped.
   if (code === 'media_failed') return;
-  banners.show(`error:${code}`, { title: errorTitle(code), text: message || code, tone: 'error' });
+  banners.show(`error:${code}`, { title: errorTitle(code), text: errorDetail(code, message), tone: 'error' });
+}
+
+/** Tells the person at once when their link cannot work (invitecheck.js); true when it cannot. */
+function checkInvitation() {
+  const code = invitationProblem(invitation, Date.now());
+  join.setInvitationProblem(code ? invitationProblemText(code, invitation.claims) : null);
+  return !!code;
 }
 
 function init() {
   const inv = readInvitation();
+  invitation = inv;
   joinToken = inv.token;
   let name = inv.name;
   if (!name) {
     try {
-      name = localStorage.getItem('huddle.name') || '';
+      name = sessionStorage.getItem('huddle.name') || '';
     } catch {
       name = '';
     }
@@ -611,7 +594,12 @@ function init() {
   if (inv.fromLink && inv.room) join.lockRoom();
   if (inv.tokenName) join.lockName();
   local.expected = expectedGrants(inv.claims);
+  // A host's link (or dev mode, where this machine is trusted as a host) may invite before joining.
+  const hostLink = inv.claims.role === 'host' || !!(inv.claims.grants && inv.claims.grants.moderate);
+  invitePanel.offerBeforeJoining($('prejoin-invite'), () => join.values().room, inv.token, inv.token ? hostLink : true);
   renderLocal();
+  // A link that cannot work: say so and stop there. Nothing can come of it, so no camera is asked for.
+  if (checkInvitation()) return;
   // Someone invited to watch is not asked for a camera at all; if the guess
   // is wrong, `joined` says so and the controls offer the devices.
   if (canPublishMedia(local.expected)) acquireMedia();

@@ -5,6 +5,7 @@
 // problem (the same error code twice) replaces its banner instead of piling up.
 
 import { icon } from './icons.js';
+import { t } from './i18n.js';
 
 export class Banners {
   /** @param {HTMLElement} container */
@@ -30,10 +31,10 @@ export class Banners {
     const body = document.createElement('div');
     body.className = 'banner__body';
     if (title) {
-      const t = document.createElement('strong');
-      t.className = 'banner__title';
-      t.textContent = title;
-      body.append(t, ' ');
+      const strong = document.createElement('strong');
+      strong.className = 'banner__title';
+      strong.textContent = title;
+      body.append(strong, ' ');
     }
     const msg = document.createElement('span');
     msg.textContent = text;
@@ -57,8 +58,8 @@ export class Banners {
       const x = document.createElement('button');
       x.type = 'button';
       x.className = 'btn btn--icon banner__close';
-      x.setAttribute('aria-label', 'Dismiss message');
-      x.title = 'Dismiss';
+      x.setAttribute('aria-label', t('banner.dismiss.aria'));
+      x.title = t('banner.dismiss');
       x.innerHTML = icon('close');
       x.addEventListener('click', () => this.dismiss(key));
       buttons.append(x);

@@ -14,11 +14,13 @@
 import { Grid } from './grid.js';
 import { Pager } from './pages.js';
 import { Tile } from './tile.js';
-import { qualityDetail } from './quality.js';
+import { qualityDetail, qualityText } from './quality.js';
+import { videoStory, storyLevel, storyText } from './videostate.js';
 import { AdaptiveStream } from './adaptive.js';
 import { renderButton, renderMicButton, renderCamButton, renderScreenButton } from './icons.js';
 import { onAudioBlocked, unlockAudio } from './autoplay.js';
 import { canShareScreen } from './screenshare.js';
+import { t, tn } from './i18n.js';
 
 const LOCAL_ID = 'local';
 const LOCAL_SCREEN_ID = 'local-screen';
@@ -53,6 +55,7 @@ export class CallScreen {
     this.audioOutput = ''; // speaker device id for remote sound ('' default)
     this.adaptive = new AdaptiveStream((trackId, settings) => actions.onTrackSettings(trackId, settings));
     this.pinned = null; // tile id the user (or a new screen share) made large
+    this.featureOwnScreen = false; // our own screen share is the large tile (a consultation: roomlayout.js)
     this.streamStates = new Map(); // trackId -> latest stream_state
     this.speaking = new Set(); // tile ids highlighted as speaking
     // Room features (issue 7, roomlayout.js / tilemenu.js): whether a remote
@@ -62,8 +65,8 @@ export class CallScreen {
     this.remoteTileHooks = new Set();
     this.headcount = null;
 
-    renderButton(this.leaveBtn, { iconName: 'leave', text: 'Leave', ariaLabel: 'Leave the room' });
-    renderButton(this.audioBtn, { iconName: 'speaker', text: 'Click to enable audio', ariaLabel: 'Enable audio from other participants' });
+    renderButton(this.leaveBtn, { iconName: 'leave', text: t('call.leave'), ariaLabel: t('call.leave.aria') });
+    renderButton(this.audioBtn, { iconName: 'speaker', text: t('call.enableAudio'), ariaLabel: t('call.enableAudio.aria') });
     this.setScreenSharing(false);
     this.micBtn.addEventListener('click', () => actions.onToggleMic());
     this.camBtn.addEventListener('click', () => actions.onToggleCam());
@@ -82,6 +85,8 @@ export class CallScreen {
   show(room, name, stream) {
     this.roomEl.textContent = room;
     this.screen.hidden = false;
+    // The join form may have been scrolled (a phone); the call starts at its top, header in view.
+    window.scrollTo(0, 0);
     document.title = `${room} \u00b7 Huddle`;
     const tile = this.grid.get(LOCAL_ID) || this.grid.add(new Tile({ id: LOCAL_ID, name, local: true }));
     tile.setName(name);
@@ -160,16 +165,28 @@ export class CallScreen {
     return this.statusEl.textContent;
   }
 
-  /** Shows our own screen share as a small tile (track), or removes it (null). */
+  /**
+   * Shows our own screen share (track), or removes it (null): a small tile, or the large one where
+   * the room's layout wants the sharer to see what they show (featureOwnScreen, a consultation).
+   */
   setLocalScreen(track) {
     if (!track) {
       this.grid.remove(LOCAL_SCREEN_ID);
+      this.#applyFeatured();
       return;
     }
     const tile = this.grid.get(LOCAL_SCREEN_ID) ||
       this.grid.add(new Tile({ id: LOCAL_SCREEN_ID, name: this.name || '', local: true, screen: true }));
     tile.setMicMuted(false);
     tile.setTrack('video', track);
+    this.#applyFeatured();
+  }
+
+  /** Whether our own screen share is the large tile while nothing is pinned (roomlayout.js sets it). */
+  setFeatureOwnScreen(on) {
+    if (this.featureOwnScreen === on) return;
+    this.featureOwnScreen = on;
+    this.#applyFeatured();
   }
 
   addParticipant(p) {
@@ -220,16 +237,16 @@ export class CallScreen {
       spinner.className = 'spinner';
       spinner.setAttribute('aria-hidden', 'true');
       const title = document.createElement('strong');
-      title.textContent = 'Reconnecting\u2026';
+      title.textContent = t('call.reconnecting');
       const text = document.createElement('span');
-      text.textContent = ' The connection dropped. Getting you back into the call.';
+      text.textContent = ` ${t('call.reconnecting.text')}`;
       const attempt = document.createElement('span');
       attempt.className = 'reconnect-banner__attempt';
       attempt.setAttribute('aria-hidden', 'true');
       this.reconnectEl.append(spinner, title, text, attempt);
     }
     const attempt = this.reconnectEl.querySelector('.reconnect-banner__attempt');
-    attempt.textContent = info.attempts > 0 ? ` Attempt ${info.attempts + 1}` : '';
+    attempt.textContent = info.attempts > 0 ? ` ${t('call.reconnecting.attempt', { n: info.attempts + 1 })}` : '';
   }
 
   /** Switches between the grid and speaker view (one large tile over a strip). */
@@ -247,7 +264,11 @@ export class CallScreen {
     for (const tile of this.grid.tiles.values()) {
       if (tile.screen) continue;
       const q = levels.get(tile.local ? null : tile.participantId);
-      tile.setQuality(q ? q.level : 'unknown', q ? qualityDetail(q) : '');
+      // The mark tells the same story as the tile's notice and the stats panel (videostate.js).
+      const story = videoStory(tile.local || !tile.videoTrackId ? null : this.streamStates.get(tile.videoTrackId));
+      const level = storyLevel(q ? q.level : 'unknown', story);
+      const detail = [q ? qualityDetail({ ...q, level }) : qualityText(level), storyText(story)].filter(Boolean).join(' \u00b7 ');
+      tile.setQuality(level, detail);
     }
   }
 
@@ -373,6 +394,8 @@ export class CallScreen {
         speaking: t.el.classList.contains('tile--speaking'),
         onPage: !t.el.classList.contains('tile--offpage'),
         quality: t.el.dataset.quality || '',
+        qualityTitle: t.el.dataset.quality ? t.qualityEl.title : '',
+        videoCause: t.el.dataset.videoCause || '',
         streamState: t.el.dataset.streamState || '',
         layer: t.el.dataset.layer || '',
         notice: t.notice.textContent,
@@ -419,6 +442,7 @@ export class CallScreen {
    */
   #applyFeatured() {
     let id = this.pinned && this.grid.get(this.pinned) ? this.pinned : null;
+    if (!id && this.featureOwnScreen && this.grid.get(LOCAL_SCREEN_ID)) id = LOCAL_SCREEN_ID;
     if (!id && this.speakerView) {
       const people = this.grid.remote().filter((t) => !t.screen);
       id = this.lastSpeaker && this.grid.get(this.lastSpeaker) ? this.lastSpeaker : people[0]?.id ?? null;
@@ -438,14 +462,22 @@ export class CallScreen {
   #renderLayoutButton() {
     renderButton(this.layoutBtn, {
       iconName: 'speakerView',
-      text: 'Speaker view',
-      ariaLabel: 'Speaker view: show the person speaking large',
+      text: t('call.speakerView'),
+      ariaLabel: t('call.speakerView.aria'),
       pressed: this.speakerView,
     });
+    // A phone's header gives each tool one short word (rooms.css picks which text shows).
+    this.layoutBtn.querySelector('.btn__text').classList.add('btn__text--wide');
+    const short = document.createElement('span');
+    short.className = 'btn__text btn__text--narrow';
+    short.setAttribute('aria-hidden', 'true');
+    short.textContent = t('call.speakerView.short');
+    this.layoutBtn.append(short);
   }
 
   #updateCount() {
     const n = this.headcount ?? [...this.grid.tiles.values()].filter((t) => !t.screen).length;
-    this.countEl.textContent = n === 1 ? 'Only you' : `${n} people`;
+    this.countEl.textContent = n === 1 ? t('call.count.alone') : tn('call.count', n);
+    this.onHeadcount?.(n);
   }
 }

@@ -11,11 +11,7 @@
 
 import { renderButton } from './icons.js';
 import { renderRoomButton } from './roomicons.js';
-
-/** "14:05", local time. */
-function clock(date) {
-  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
+import { t, tn, formatTime } from './i18n.js';
 
 const MAX_LEN = 1000; // PROTOCOL.md: 1-1000 characters after trimming
 const KEEP = 500; // messages kept on screen; older ones scroll away for good
@@ -33,10 +29,10 @@ export class ChatPanel {
     this.open = false;
     this.unread = 0;
     this.messages = []; // [{from, name, text, at, mine}]
-    this.permission = { allowed: false, reason: 'Chat opens once you are in the call.' };
+    this.permission = { allowed: false, reason: t('chat.note.notInCall') };
     this.sending = false;
 
-    renderButton(this.close, { iconName: 'close', text: 'Close', ariaLabel: 'Close chat' });
+    renderButton(this.close, { iconName: 'close', text: t('common.close'), ariaLabel: t('chat.close.aria') });
     this.input.maxLength = MAX_LEN;
     this.toggle.addEventListener('click', () => this.setOpen(!this.open));
     this.close.addEventListener('click', () => this.setOpen(false, true));
@@ -71,7 +67,7 @@ export class ChatPanel {
   /** A `chat` message; mine: we sent it. */
   add({ from, name, text, at }, mine) {
     const when = new Date(at);
-    const msg = { from, name: name || 'Someone', text: String(text ?? ''), at: Number.isNaN(when.getTime()) ? new Date() : when, mine: !!mine };
+    const msg = { from, name: name || t('common.someone'), text: String(text ?? ''), at: Number.isNaN(when.getTime()) ? new Date() : when, mine: !!mine };
     this.messages.push(msg);
     if (this.messages.length > KEEP) {
       this.messages.shift();
@@ -132,11 +128,11 @@ export class ChatPanel {
     head.className = 'chat__head';
     const who = document.createElement('span');
     who.className = 'chat__name';
-    who.textContent = m.mine ? `${m.name} (You)` : m.name;
+    who.textContent = m.mine ? t('common.you', { name: m.name }) : m.name;
     const time = document.createElement('time');
     time.className = 'chat__time';
     time.dateTime = m.at.toISOString();
-    time.textContent = clock(m.at);
+    time.textContent = formatTime(m.at);
     head.append(who, time);
     const body = document.createElement('p');
     body.className = 'chat__text';
@@ -151,15 +147,15 @@ export class ChatPanel {
     this.send.disabled = !allowed || this.sending || this.input.value.trim() === '';
     this.note.textContent = reason;
     this.note.hidden = !reason;
-    this.input.placeholder = allowed ? 'Write a message' : '';
+    this.input.placeholder = allowed ? t('chat.placeholder') : '';
   }
 
   #renderToggle() {
     const n = this.unread;
     renderRoomButton(this.toggle, {
       iconName: 'chat',
-      text: 'Chat',
-      ariaLabel: n > 0 ? `Chat, ${n} unread message${n === 1 ? '' : 's'}` : 'Chat',
+      text: t('chat.title'),
+      ariaLabel: n > 0 ? tn('chat.unread', n) : t('chat.title'),
     });
     this.toggle.setAttribute('aria-expanded', String(this.open));
     this.toggle.setAttribute('aria-controls', this.panel.id);

@@ -13,6 +13,7 @@
 
 import { DevicePicker, canChooseSpeaker } from './devices.js';
 import { renderButton } from './icons.js';
+import { t } from './i18n.js';
 
 /** The two lists whose choice swaps a device we send, by track kind. */
 const INPUTS = { videoinput: 'video', audioinput: 'audio' };
@@ -40,10 +41,10 @@ export class DevicePanel {
     );
     // Filled now, so the first opening shows lists rather than empty boxes.
     this.picker.refresh();
-    renderButton(els.toggle, { iconName: 'devices', text: 'Devices', ariaLabel: 'Camera, microphone and speaker' });
+    renderButton(els.toggle, { iconName: 'devices', text: t('devices.button'), ariaLabel: t('device.all') });
     els.toggle.setAttribute('aria-expanded', 'false');
     els.toggle.setAttribute('aria-controls', els.panel.id);
-    renderButton(els.close, { iconName: 'close', text: 'Close', ariaLabel: 'Close camera, microphone and speaker' });
+    renderButton(els.close, { iconName: 'close', text: t('common.close'), ariaLabel: t('devices.close') });
     els.toggle.addEventListener('click', () => this.setOpen(!this.open));
     els.close.addEventListener('click', () => this.setOpen(false, true));
     els.panel.addEventListener('keydown', (ev) => {
@@ -119,7 +120,7 @@ export class DevicePanel {
     });
     this.pending[trackKind] = step.catch((err) => {
       console.warn('huddle: device switch failed', err);
-      this.#setError(`The device could not be switched (${err.message || err}).`);
+      this.#setError(t('device.switchFailedAny', { detail: err.message || String(err) }));
     }).finally(() => {
       if (this.wanted[trackKind] === id) {
         this.els.panel.removeAttribute('aria-busy');

@@ -11,16 +11,12 @@
 // Speaker choice uses HTMLMediaElement.setSinkId; browsers without it (Safari,
 // Firefox before 116) play through the system's output, and the list is hidden.
 
+import { t } from './i18n.js';
+
 const STORE_KEY = 'huddle.devices';
 
 /** The three lists, by enumerateDevices kind. */
 const DEVICE_KINDS = ['videoinput', 'audioinput', 'audiooutput'];
-
-const WORDS = {
-  videoinput: { one: 'Camera', none: 'No camera found' },
-  audioinput: { one: 'Microphone', none: 'No microphone found' },
-  audiooutput: { one: 'Speaker', none: 'No speaker found' },
-};
 
 /** Whether this browser can route a media element's sound to a chosen output. */
 export function canChooseSpeaker() {
@@ -142,10 +138,10 @@ export class DevicePicker {
     for (const kind of DEVICE_KINDS) this.#render(kind);
     this.els.audiooutput.closest('.field').hidden = !canChooseSpeaker() || this.devices.audiooutput.length === 0;
     let hint = '';
-    if (!md || !md.enumerateDevices) hint = 'This browser cannot list cameras and microphones.';
+    if (!md || !md.enumerateDevices) hint = t('device.hint.noList');
     // Both missing: the lists and the join screen's message already say so.
-    else if (missing.length === 1) hint = `${WORDS[missing[0]].none} on this device.`;
-    else if (hiddenNames) hint = 'Device names appear once you allow the camera and microphone.';
+    else if (missing.length === 1) hint = t(`device.missing.${missing[0]}`);
+    else if (hiddenNames) hint = t('device.hint.hiddenNames');
     this.hint.textContent = hint;
     this.hint.hidden = !hint;
   }
@@ -157,12 +153,12 @@ export class DevicePicker {
     sel.textContent = '';
     if (devices.length === 0) {
       // A device hidden until access is allowed is still there: say so rather than "none".
-      sel.append(new Option(this.present[kind] ? `Default ${WORDS[kind].one.toLowerCase()}` : WORDS[kind].none, ''));
+      sel.append(new Option(this.present[kind] ? t(`device.default.${kind}`) : t(`device.none.${kind}`), ''));
       sel.disabled = true;
       return;
     }
     sel.disabled = false;
-    devices.forEach((d, i) => sel.append(new Option(d.label || `${WORDS[kind].one} ${i + 1}`, d.deviceId)));
+    devices.forEach((d, i) => sel.append(new Option(d.label || t(`device.numbered.${kind}`, { n: i + 1 }), d.deviceId)));
     sel.value = devices.some((d) => d.deviceId === want) ? want : devices[0].deviceId;
   }
 }

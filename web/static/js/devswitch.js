@@ -8,6 +8,7 @@
 // opened or sent, the old one stays and the caller gets a sentence saying why.
 
 import { getLocalTrack } from './media.js';
+import { t } from './i18n.js';
 
 /**
  * Switches stream's track of kind ('audio' | 'video') to deviceId. Resolves
@@ -43,7 +44,7 @@ export async function switchDevice(stream, kind, deviceId, { quality, muted, ses
       stream.removeTrack(track);
       stream.addTrack(old);
       track.stop();
-      return { switched: false, message: `The ${kind === 'audio' ? 'microphone' : 'camera'} could not be switched (${err.message || err}).` };
+      return { switched: false, message: t('device.switchFailed', { device: t(`device.noun.${kind}`), detail: err.message || String(err) }) };
     }
   }
   old.stop();

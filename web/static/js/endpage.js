@@ -7,7 +7,8 @@
 // the clinician turned away or whose consultation ended is never put back on
 // a join screen that would only lead to the lobby again.
 
-import { t } from './i18n.js';
+import { t, hasText } from './i18n.js';
+import { errorTitle } from './errors.js';
 
 /** Codes after which joining again cannot help (the server would refuse or nobody is there). */
 const NO_REJOIN = new Set(['removed', 'banned', 'lobby_declined', 'room_closed']);
@@ -38,10 +39,12 @@ export class EndPage {
   }
 
   /**
-   * Stops every track of streams, then shows what happened: text (the room's
-   * words for code, from roomui.js) under a title for code.
+   * Stops every track of streams, then shows what happened: a title for code, and under it text (the
+   * room's words for code, from roomui.js) or else the page's own words for code, said once: a code
+   * with a title of its own does not get its error title repeated under it. detail (the server's
+   * message, in English) follows only for codes without words of their own.
    */
-  show(code, text, streams) {
+  show(code, text, streams, detail = '') {
     this.released = [];
     for (const stream of streams) {
       for (const track of stream ? stream.getTracks() : []) {
@@ -51,8 +54,11 @@ export class EndPage {
     }
     this.code = code || '';
     const $ = (id) => this.section.querySelector(`#${id}`);
-    $('end-title').textContent = t(NO_REJOIN.has(code) ? `end.title.${code}` : 'end.title.other');
-    $('end-text').textContent = text || '';
+    const titled = hasText(`end.title.${code}`);
+    $('end-title').textContent = t(titled ? `end.title.${code}` : 'end.title.other');
+    let body = text || (hasText(`end.text.${code}`) ? t(`end.text.${code}`) : '');
+    if (!body && !titled && code) body = [errorTitle(code), detail].filter(Boolean).join(' ');
+    $('end-text').textContent = body;
     $('end-note').textContent = t('end.released');
     this.rejoin.hidden = NO_REJOIN.has(code);
     this.section.hidden = false;

@@ -2,34 +2,22 @@
 //
 // One job: a short title for every error code of signaling/PROTOCOL.md (and
 // issue 7's additions), for banners and for the join screen after the server
-// ended our session. No state, no DOM.
+// ended our session. The words are the catalogue's (error.<code>, i18n.js);
+// the codes stay codes. No state, no DOM.
 
-const ERROR_TITLES = {
-  media_failed: 'Media connection failed.',
-  invalid_sdp: 'Media setup was refused.',
-  negotiation_failed: 'Media setup failed.',
-  unsupported_version: 'This page is out of date.',
-  bad_request: 'Request refused.',
-  internal: 'Server problem.',
-  token_missing: 'This room needs an invitation link.',
-  token_malformed: 'The invitation link is damaged.',
-  token_invalid: 'The invitation link is not valid here.',
-  token_expired: 'The invitation link has expired.',
-  token_not_yet_valid: 'The invitation link is not valid yet.',
-  token_wrong_room: 'The invitation is for another room.',
-  insufficient_grant: 'Not allowed.',
-  banned: 'You may not join this room.',
-  room_full: 'The room is full.',
-  room_locked: 'The room is locked.',
-  removed: 'You were removed from the room.',
-  room_closed: 'The host ended the call.',
-  in_lobby: 'Waiting for the host to let you in.',
-  lobby_declined: 'The host did not let you in.',
-  lobby_full: 'Too many people are waiting to join.',
-  chat_disabled: 'The host turned off chat.',
-};
+import { t, hasText, language } from './i18n.js';
 
 /** A short title for an error code; a generic one for codes this page does not know. */
 export function errorTitle(code) {
-  return ERROR_TITLES[code] || 'Something went wrong.';
+  return code && hasText(`error.${code}`) ? t(`error.${code}`) : t('error.other');
+}
+
+/**
+ * The text under an error's title: the server's own message, which is
+ * English. In another language the translated title says it all for a code we
+ * know; for a code new to this page the message is better than nothing.
+ */
+export function errorDetail(code, message) {
+  if (language() === 'en' || !code || !hasText(`error.${code}`)) return message || code || '';
+  return '';
 }

@@ -7,6 +7,8 @@
 // word the calm status line for each of these. It holds no state and never
 // touches the DOM; the server enforces grants whatever this module says.
 
+import { t, tn, language } from './i18n.js';
+
 /** The source of our camera tile's track of each kind, and back. */
 export const SOURCE_OF_KIND = Object.freeze({ audio: 'microphone', video: 'camera' });
 export const KIND_OF_SOURCE = Object.freeze({ microphone: 'audio', camera: 'video' });
@@ -72,18 +74,19 @@ export function publishChanges(before, after) {
 
 // ---- Status line texts: short, calm, and saying what the user can do. ----
 
-const NOUNS = { microphone: 'microphone', camera: 'camera', screen: 'screen sharing' };
+const NOUNS = new Set(['microphone', 'camera', 'screen']);
 
+/** "microphone and camera", in the language's own way of listing (Intl.ListFormat). */
 function list(sources) {
-  const words = sources.map((s) => NOUNS[s] || s);
-  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+  const words = sources.map((s) => (NOUNS.has(s) ? t(`grants.noun.${s}`) : s));
+  return new Intl.ListFormat(language(), { type: 'conjunction' }).format(words);
 }
 
 /** For someone who may publish nothing. */
-export const WATCHING_TEXT = 'You\u2019re watching. The host can let you speak.';
+export const WATCHING_TEXT = t('grants.watching');
 
 /** On the join screen, for a token that most likely lets us only watch. */
-export const WATCH_ONLY_JOIN_TEXT = 'You\u2019ll join to watch and listen. The host can let you speak.';
+export const WATCH_ONLY_JOIN_TEXT = t('grants.watchOnlyJoin');
 
 /**
  * The status to show after joining with grants (null: nothing to say, the
@@ -92,18 +95,18 @@ export const WATCH_ONLY_JOIN_TEXT = 'You\u2019ll join to watch and listen. The h
  */
 export function joinedText(grants, missing = []) {
   if (!canPublishAnything(grants)) return WATCHING_TEXT;
-  if (missing.length > 0) return `You may use your ${list(missing)}. Turn ${missing.length > 1 ? 'them' : 'it'} on when you are ready.`;
+  if (missing.length > 0) return tn('grants.mayUse', missing.length, { list: list(missing) });
   return null;
 }
 
 /** After a grant change; null when no control changed. */
 export function changedText(grants, { added, removed }) {
   const parts = [];
-  if (removed.length > 0) parts.push(`The host turned off your ${list(removed)}.`);
+  if (removed.length > 0) parts.push(t('grants.removed', { list: list(removed) }));
   if (added.length > 0) {
     const use = added.filter((s) => s !== 'screen');
-    if (use.length > 0) parts.push(`The host let you use your ${list(use)}.`);
-    if (added.includes('screen')) parts.push('The host let you share your screen.');
+    if (use.length > 0) parts.push(t('grants.added', { list: list(use) }));
+    if (added.includes('screen')) parts.push(t('grants.addedScreen'));
   } else if (removed.length > 0 && !canPublishAnything(grants)) {
     parts.push(WATCHING_TEXT);
   }
@@ -112,9 +115,7 @@ export function changedText(grants, { added, removed }) {
 
 /** After a moderator muted (or unmuted) one of our tracks. */
 export function moderatorText(source, muted) {
-  if (source === 'screen') return muted ? 'The host paused your screen share.' : 'The host resumed your screen share.';
-  if (source === 'camera') {
-    return muted ? 'The host turned off your camera.' : 'The host let you turn your camera on again. It stays off until you turn it on.';
-  }
-  return muted ? 'The host muted your microphone.' : 'The host let you unmute your microphone. It stays muted until you unmute it.';
+  if (source === 'screen') return muted ? t('grants.mod.screenPaused') : t('grants.mod.screenResumed');
+  if (source === 'camera') return muted ? t('grants.mod.camOff') : t('grants.mod.camAllowed');
+  return muted ? t('grants.mod.micMuted') : t('grants.mod.micAllowed');
 }

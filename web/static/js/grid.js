@@ -126,10 +126,26 @@ export class Grid {
     return [...this.tiles.values()].filter((t) => !t.local);
   }
 
+  /**
+   * The height the stage gives to what it shows above or below the grid in its column (e.g. the
+   * alone card), so the tiles are sized to leave it room.
+   */
+  #besideHeight(style) {
+    if (style.flexDirection !== 'column') return 0;
+    const gap = parseFloat(style.rowGap) || 0;
+    let sum = 0;
+    for (const el of this.stage.children) {
+      if (el === this.gridEl || el.hidden) continue;
+      const pos = getComputedStyle(el).position;
+      if (pos !== 'absolute' && pos !== 'fixed') sum += el.offsetHeight + gap;
+    }
+    return sum;
+  }
+
   layout() {
     const style = getComputedStyle(this.stage);
     const w = this.stage.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-    const h = this.stage.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    const h = this.stage.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom) - this.#besideHeight(style);
     if (this.tiles.size === 0 || w <= 0 || h <= 0) {
       this.#showPages(0, 1);
       return;

@@ -16,6 +16,8 @@
 // mode's layout) are observed through room(); the connectivity check (issue
 // 13) through netCheck() and connectionPath().
 
+import { t } from './i18n.js';
+
 /**
  * @param {{session(): import('./session.js').Session|null, connection(): string,
  *          call: import('./call.js').CallScreen, join: import('./join.js').JoinScreen,
@@ -143,7 +145,8 @@ export function exposeTestHooks(app) {
      * The room as the page shows it (roomui.js): {mode, moderator, lobby: {waiting, message, since},
      * waiting: [lobby waiters], roomState, people: [{id, name, role, roleLabel, self, mic, hand, spotlight, tile}],
      * chat: {open, unread, allowed, inputDisabled, note, messages}, layout: {mode, inset, spotlight, tiles},
-     * confirm: {open, title}, announced}.
+     * roster: [{participantId, name, hand, maySpeak}] (a classroom teacher's strip of students, roster.js;
+     * empty for everyone else), confirm: {open, title}, announced}.
      */
     room: () => app.room.snapshot(),
     /**
@@ -167,6 +170,8 @@ export function exposeTestHooks(app) {
     socketURL: () => session()?.signaling?.ws?.url ?? '',
     /** The end page (endpage.js): {shown, code, title, rejoin, tracks: readyState of the released tracks}. */
     endPage: () => app.endPage.snapshot(),
+    /** The card shown while we are alone in the call (alone.js): {shown, invite, text}. */
+    alone: () => app.alone.snapshot(),
     /** The page's language ('en' or 'zh-CN'). */
     language: () => document.documentElement.lang,
     /** Track metadata of participantId's published tracks: [{id, kind, source, muted}]. */
@@ -189,8 +194,7 @@ export function exposeTestHooks(app) {
         return { ok: true, code: '' };
       } catch (err) {
         track.stop();
-        const what = kind === 'audio' ? 'microphone' : 'camera';
-        banners.show(`device:${kind}`, { title: `Cannot send your ${what}.`, text: err.message || String(err), tone: 'warning' });
+        banners.show(`device:${kind}`, { title: t('device.cannotSend', { device: t(`device.noun.${kind}`) }), text: err.message || String(err), tone: 'warning' });
         return { ok: false, code: err.code || 'client' };
       }
     },

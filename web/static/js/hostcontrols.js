@@ -8,6 +8,7 @@
 // has the last word (a refused request shows a banner, roomactions.js).
 
 import { renderRoomButton } from './roomicons.js';
+import { t } from './i18n.js';
 
 export class RoleControls {
   /**
@@ -32,22 +33,22 @@ export class RoleControls {
     this.handBtn.hidden = !showHand;
     renderRoomButton(this.handBtn, {
       iconName: 'hand',
-      text: raised ? 'Lower hand' : 'Raise hand',
+      text: raised ? t('hand.lower') : t('hand.raise'),
       ariaLabel: raised
-        ? `Lower your hand${position > 0 ? ` (number ${position} in the queue)` : ''}`
-        : 'Raise your hand to ask to speak',
+        ? (position > 0 ? t('hand.lower.ariaQueue', { n: position }) : t('hand.lower.aria'))
+        : t('hand.raise.aria'),
       pressed: !!raised,
     });
     this.handBtn.classList.toggle('is-active', !!raised);
     this.endBtn.hidden = !showEnd;
     if (showEnd) {
-      renderRoomButton(this.endBtn, { iconName: 'end', text: endLabel, ariaLabel: `${endLabel}: everyone leaves` });
+      renderRoomButton(this.endBtn, { iconName: 'end', text: endLabel, ariaLabel: t('room.end.aria', { label: endLabel }) });
       // A phone's control row has room for one short word (style.css picks which text shows).
       this.endBtn.querySelector('.btn__text').classList.add('btn__text--wide');
       const short = document.createElement('span');
       short.className = 'btn__text btn__text--narrow';
       short.setAttribute('aria-hidden', 'true');
-      short.textContent = 'End';
+      short.textContent = t('room.end.short');
       this.endBtn.append(short);
     }
   }

@@ -5,6 +5,8 @@
 // constant strings drawn here, so setting them with innerHTML is safe; user
 // text never goes through innerHTML anywhere in the client.
 
+import { t } from './i18n.js';
+
 const PATHS = {
   mic: '<rect x="9" y="2.5" width="6" height="11.5" rx="3"/><path d="M5 10.5v.5a7 7 0 0 0 14 0v-.5"/><path d="M12 18v3.5"/>',
   micOff: '<rect x="9" y="2.5" width="6" height="11.5" rx="3"/><path d="M5 10.5v.5a7 7 0 0 0 14 0v-.5"/><path d="M12 18v3.5"/><path d="M3.5 3.5l17 17"/>',
@@ -64,35 +66,19 @@ function setUsable(btn, state) {
   else btn.removeAttribute('aria-disabled');
 }
 
-// Per device: the label for each locked or special control state, and the labels and icons of the
-// plain on/off toggle.
-const DEVICE_TOGGLES = {
-  mic: {
-    states: {
-      missing: ['No mic', 'No microphone available'],
-      denied: ['Mic locked', 'Microphone not allowed: the host can let you speak'],
-      blocked: ['Host muted', 'The host muted your microphone; only the host can unmute it'],
-      offer: ['Unmute', 'Turn on your microphone: the host allowed it'],
-    },
-    off: ['Unmute', 'Unmute microphone'], on: ['Mute', 'Mute microphone'], icons: ['micOff', 'mic'],
-  },
-  cam: {
-    states: {
-      missing: ['No camera', 'No camera available'],
-      denied: ['Cam locked', 'Camera not allowed: the host can let you turn it on'],
-      blocked: ['Host paused', 'The host turned off your camera; only the host can let you turn it on'],
-      offer: ['Start video', 'Turn on your camera: the host allowed it'],
-    },
-    off: ['Start video', 'Turn camera on'], on: ['Stop video', 'Turn camera off'], icons: ['camOff', 'cam'],
-  },
-};
+// Per device ('mic', 'cam'): the icons of the plain on/off toggle. The labels are the catalogue's
+// control.<device>.<label> (visible) and control.<device>.<label>.aria, where label is a locked or
+// special control state, or 'off' / 'on' for the plain toggle.
+const TOGGLE_ICONS = { mic: ['micOff', 'mic'], cam: ['camOff', 'cam'] };
+const SPECIAL_STATES = new Set(['missing', 'denied', 'blocked', 'offer']);
 
 /** A device toggle: "pressed" means the device is off, the state users check for. state: one of the control states above. */
 function renderDeviceToggle(kind, btn, off, state) {
-  const t = DEVICE_TOGGLES[kind];
   const isOff = off || state !== 'ready';
-  const [text, ariaLabel] = t.states[state] || (isOff ? t.off : t.on);
-  renderButton(btn, { iconName: t.icons[isOff ? 0 : 1], text, ariaLabel, pressed: isOff });
+  const label = SPECIAL_STATES.has(state) ? state : isOff ? 'off' : 'on';
+  const text = t(`control.${kind}.${label}`);
+  const ariaLabel = t(`control.${kind}.${label}.aria`);
+  renderButton(btn, { iconName: TOGGLE_ICONS[kind][isOff ? 0 : 1], text, ariaLabel, pressed: isOff });
   setUsable(btn, state);
   btn.classList.toggle('is-off', isOff);
 }
@@ -106,8 +92,8 @@ export function renderMicButton(btn, muted, state = 'ready') {
 export function renderScreenButton(btn, sharing) {
   renderButton(btn, {
     iconName: sharing ? 'screenOff' : 'screen',
-    text: sharing ? 'Stop share' : 'Share',
-    ariaLabel: sharing ? 'Stop sharing your screen' : 'Share your screen',
+    text: sharing ? t('control.screen.stop') : t('control.screen.share'),
+    ariaLabel: sharing ? t('control.screen.stop.aria') : t('control.screen.share.aria'),
     pressed: sharing,
   });
   btn.classList.toggle('is-active', sharing);

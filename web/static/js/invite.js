@@ -5,9 +5,16 @@
 // how long it is valid; "Create link" asks the server (`create_invite`,
 // PROTOCOL.md), which signs a token for this room only, and the panel shows
 // the link with a Copy button. The link is never logged here.
+//
+// Before joining, the same panel opens from the pre-join page for whoever
+// holds a host's link (or, in dev mode, anyone on the server's machine): the
+// request goes to POST /invite with the link's token as bearer, so a
+// clinician can send the patient's link before entering the consultation.
+// The panel lives outside both screens (it is fixed on the page) so that it
+// shows over either.
 
 import { renderButton } from './icons.js';
-import { t, formatTime } from './i18n.js';
+import { t, formatTime, language } from './i18n.js';
 
 const ROLES = ['attendee', 'presenter', 'observer'];
 const EXPIRIES = [
@@ -20,9 +27,8 @@ export class InvitePanel {
   /**
    * @param {import('./extensions.js').Extensions} extensions  to follow every session
    * @param {HTMLElement} tools  the call header's tool buttons
-   * @param {HTMLElement} stage  where the panel opens
    */
-  constructor(extensions, tools, stage) {
+  constructor(extensions, tools) {
     this.session = null;
     this.toggle = document.createElement('button');
     this.toggle.type = 'button';
@@ -34,7 +40,8 @@ export class InvitePanel {
     renderButton(this.toggle, { iconName: 'next', text: t('invite.button'), ariaLabel: t('invite.title') });
     tools.prepend(this.toggle);
     this.panel = this.#buildPanel();
-    stage.after(this.panel);
+    document.body.append(this.panel);
+    this.prejoin = null; // {room(): string, token: string} while the pre-join page offers Invite
     this.toggle.addEventListener('click', () => this.setOpen(this.panel.hidden));
     extensions.session((s) => {
       this.session = s;
@@ -78,7 +85,10 @@ export class InvitePanel {
     $('invite-expiry').value = '86400';
     $('invite-create').textContent = t('invite.create');
     $('invite-copy').textContent = t('invite.copy');
-    $('invite-close').addEventListener('click', () => { this.setOpen(false); this.toggle.focus(); });
+    $('invite-close').addEventListener('click', () => {
+      this.setOpen(false);
+      (this.joined() ? this.toggle : this.prejoinToggle || this.toggle).focus();
+    });
     $('invite-create').addEventListener('click', () => this.#create($));
     $('invite-copy').addEventListener('click', async () => {
       const url = $('invite-url').value;
@@ -97,30 +107,61 @@ export class InvitePanel {
   setOpen(open) {
     this.panel.hidden = !open;
     this.toggle.setAttribute('aria-expanded', String(open));
+    this.prejoinToggle?.setAttribute('aria-expanded', String(open));
+  }
+
+  /** Whether we are in the call (the in-call Invite asks over the socket). */
+  joined() {
+    return !!this.session && this.session.state === 'joined';
+  }
+
+  /**
+   * Offers Invite on the pre-join page with button, for the room room() names, asking with token (the
+   * invitation's; '' in dev mode). Offered only to whom a host's link was given (mayInvite).
+   */
+  offerBeforeJoining(button, room, token, mayInvite) {
+    this.prejoinToggle = button;
+    this.prejoin = { room, token };
+    renderButton(button, { iconName: 'next', text: t('invite.button'), ariaLabel: t('invite.title') });
+    button.setAttribute('aria-controls', 'invite-panel');
+    button.setAttribute('aria-expanded', 'false');
+    button.hidden = !mayInvite;
+    button.addEventListener('click', () => this.setOpen(this.panel.hidden));
+  }
+
+  /** Asks the server for a link: over the socket in the call, else over HTTP with the invitation's token. */
+  async #request(role, ttlSeconds) {
+    if (this.joined()) return this.session.signaling.request('create_invite', { role, ttlSeconds }, 'invite');
+    const headers = { 'Content-Type': 'application/json' };
+    if (this.prejoin.token) headers.Authorization = `Bearer ${this.prejoin.token}`;
+    const resp = await fetch('/invite', { method: 'POST', headers, body: JSON.stringify({ room: this.prejoin.room(), role, ttlSeconds }) });
+    const body = await resp.json().catch(() => ({}));
+    if (!resp.ok) throw Object.assign(new Error(body.message || resp.statusText), { code: body.code || 'internal' });
+    return body;
   }
 
   #update() {
     const s = this.session;
     const may = !!s && s.state === 'joined' && !!s.grants && !!s.grants.moderate;
     this.toggle.hidden = !may;
-    if (!may) this.setOpen(false);
+    // In the call only a moderator keeps it open; the pre-join page's panel stays until the call starts.
+    if (!may && (this.joined() || s?.state === 'joining')) this.setOpen(false);
   }
 
   async #create($) {
-    const s = this.session;
     const error = $('invite-error');
     error.hidden = true;
-    if (!s || !s.signaling) return;
+    if (!this.joined() && !this.prejoin) return;
     $('invite-create').disabled = true;
     try {
-      const inv = await s.signaling.request('create_invite',
-        { role: $('invite-role').value, ttlSeconds: Number($('invite-expiry').value) }, 'invite');
+      const inv = await this.#request($('invite-role').value, Number($('invite-expiry').value));
       $('invite-url').value = inv.url;
       $('invite-copy').textContent = t('invite.copy');
-      $('invite-expires').textContent = t('invite.expires', { time: formatTime(new Date(inv.expiresAt)), date: new Date(inv.expiresAt).toLocaleDateString(document.documentElement.lang) });
+      $('invite-expires').textContent = t('invite.expires', { time: formatTime(new Date(inv.expiresAt)), date: new Date(inv.expiresAt).toLocaleDateString(language()) });
       $('invite-result').hidden = false;
     } catch (err) {
-      error.textContent = t(err.code === 'insufficient_grant' ? 'invite.error.grant' : 'invite.error.other');
+      const grant = err.code === 'insufficient_grant' || err.code === 'token_missing';
+      error.textContent = t(grant ? 'invite.error.grant' : 'invite.error.other');
       error.hidden = false;
     } finally {
       $('invite-create').disabled = false;

@@ -12,16 +12,16 @@ import { renderMicButton, renderCamButton } from './icons.js';
 import { CAMERA_QUALITIES } from './media.js';
 import { DevicePicker } from './devices.js';
 import { MicMeter } from './meter.js';
-import { LANGUAGES, language, setLanguage } from './i18n.js';
+import { LANGUAGES, language, setLanguage, t } from './i18n.js';
 
 const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Checks the form values as the server will (PROTOCOL.md `join`); returns a message or null. */
 export function validate(room, name) {
-  if (!room) return 'Enter a room name.';
-  if (!ROOM_RE.test(room)) return 'Room names use only letters, digits, - and _ (up to 64 characters).';
-  if (!name) return 'Enter your name so others know who you are.';
-  if ([...name].length > 64) return 'Names are at most 64 characters.';
+  if (!room) return t('join.error.noRoom');
+  if (!ROOM_RE.test(room)) return t('join.error.roomFormat');
+  if (!name) return t('join.error.noName');
+  if ([...name].length > 64) return t('join.error.nameLength');
   return null;
 }
 
@@ -68,7 +68,7 @@ export class JoinScreen {
       const problem = validate(room, name);
       this.setError(problem);
       if (problem) {
-        (problem.startsWith('Enter your') || problem.startsWith('Names') ? this.name : this.room).focus();
+        (room && ROOM_RE.test(room) ? this.name : this.room).focus();
         return;
       }
       actions.onJoin(room, name);
@@ -126,12 +126,12 @@ export class JoinScreen {
 
   /** The room comes from an invitation link: shown, not editable. */
   lockRoom() {
-    this.#lock(this.room, 'room-hint', 'Set by your invitation link.');
+    this.#lock(this.room, 'room-hint', t('join.room.locked'));
   }
 
   /** The name comes from the invitation (the server uses the token's): shown, not editable. */
   lockName() {
-    this.#lock(this.name, 'name-hint', 'From your invitation. Shown to everyone in the room.');
+    this.#lock(this.name, 'name-hint', t('join.name.locked'));
   }
 
   /** Focuses the first empty field, so keyboard users can type at once. */
@@ -141,9 +141,25 @@ export class JoinScreen {
   }
 
   setBusy(busy) {
-    this.button.disabled = busy;
-    this.button.textContent = busy ? 'Joining…' : 'Join room';
+    this.button.disabled = busy || !!this.blocked;
+    this.button.textContent = busy ? t('join.busy') : t('join.button');
     this.button.setAttribute('aria-busy', String(busy));
+  }
+
+  /**
+   * Shows, first on the card, why the invitation cannot work ({title, text}), and keeps Join from
+   * being pressed in vain; null clears it.
+   */
+  setInvitationProblem(problem) {
+    const notice = document.getElementById('join-notice');
+    notice.hidden = !problem;
+    document.getElementById('join-notice-title').textContent = problem ? problem.title : '';
+    document.getElementById('join-notice-text').textContent = problem ? problem.text : '';
+    this.blocked = !!problem;
+    // No preview or devices beside a link that cannot be used: the notice and the form say it all.
+    this.screen.classList.toggle('join-screen--link-problem', this.blocked);
+    this.button.disabled = this.blocked;
+    if (problem) notice.scrollIntoView({ block: 'nearest' });
   }
 
   setError(text) {
@@ -153,7 +169,7 @@ export class JoinScreen {
 
   /** Shows that media is being requested. */
   setMediaPending() {
-    this.previewStatus.textContent = 'Starting camera…';
+    this.previewStatus.textContent = t('join.preview.starting');
     this.previewTile.classList.add('tile--no-video');
   }
 
@@ -173,7 +189,7 @@ export class JoinScreen {
     const hasAudio = !!stream && stream.getAudioTracks().length > 0;
     const hasVideo = !!stream && stream.getVideoTracks().length > 0;
     this.hasVideo = hasVideo;
-    this.previewStatus.textContent = hasVideo ? '' : 'Camera off';
+    this.previewStatus.textContent = hasVideo ? '' : t('join.preview.camOff');
     this.mediaMessage.hidden = !message;
     this.mediaMessage.textContent = message || '';
     this.retry.hidden = hasAudio && hasVideo;
@@ -195,7 +211,7 @@ export class JoinScreen {
     this.meter.attach(null);
     this.devicesEl.hidden = true;
     this.hasVideo = false;
-    this.previewStatus.textContent = 'Watching';
+    this.previewStatus.textContent = t('join.preview.watching');
     this.mediaMessage.hidden = false;
     this.mediaMessage.textContent = text;
     // Information, not a problem to fix.
@@ -212,10 +228,10 @@ export class JoinScreen {
   setToggles(micMuted, camOff) {
     renderMicButton(this.micBtn, micMuted);
     // A flat meter on a muted microphone is expected, not a fault: say which.
-    this.meterLabel.textContent = micMuted ? 'Microphone muted' : 'Microphone level';
+    this.meterLabel.textContent = micMuted ? t('join.meter.muted') : t('join.meter.level');
     renderCamButton(this.camBtn, camOff);
     this.camOff = camOff;
-    if (this.hasVideo) this.previewStatus.textContent = camOff ? 'Camera off' : '';
+    if (this.hasVideo) this.previewStatus.textContent = camOff ? t('join.preview.camOff') : '';
     this.#updatePreview();
   }
 

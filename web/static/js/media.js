@@ -8,6 +8,8 @@
 // and so is asking for one device alone (a microphone the host allowed mid
 // call) without touching the other.
 
+import { t } from './i18n.js';
+
 /** Camera qualities the join screen offers; the value is also the ?camera= URL parameter. */
 export const CAMERA_QUALITIES = ['720', '1080'];
 
@@ -33,8 +35,6 @@ function audioConstraints(deviceId) {
   return c;
 }
 
-const INSECURE = 'This page cannot use a camera or microphone because it was not opened over a secure (https) connection.';
-
 /**
  * Resolves with {stream, message}: stream is a MediaStream or null, message a
  * user-facing explanation when something is missing, otherwise null. audio
@@ -47,7 +47,7 @@ const INSECURE = 'This page cannot use a camera or microphone because it was not
 export async function getLocalMedia({ quality = '720', audio = true, video: wantVideo = true, audioDevice = '', videoDevice = '' } = {}) {
   const md = navigator.mediaDevices;
   if (!md || !md.getUserMedia) {
-    return { stream: null, message: `${INSECURE} You can still join to watch and listen.` };
+    return { stream: null, message: t('media.insecureJoin') };
   }
   if (!audio || !wantVideo) {
     if (!audio && !wantVideo) return { stream: null, message: null };
@@ -76,11 +76,11 @@ export async function getLocalMedia({ quality = '720', audio = true, video: want
     }
     const audioOnly = await tryGet(md, { audio: audioDefault });
     if (audioOnly) {
-      return { stream: audioOnly, message: `No camera (${short(err)}). Others will hear you but not see you.` };
+      return { stream: audioOnly, message: t('media.noCamera', { reason: short(err) }) };
     }
     const videoOnly = await tryGet(md, { video });
     if (videoOnly) {
-      return { stream: videoOnly, message: `No microphone (${short(err)}). Others will see you but not hear you.` };
+      return { stream: videoOnly, message: t('media.noMic', { reason: short(err) }) };
     }
     return { stream: null, message: explain(err) };
   }
@@ -95,7 +95,7 @@ export async function getLocalMedia({ quality = '720', audio = true, video: want
  */
 export async function getLocalTrack(kind, { quality = '720', deviceId = '' } = {}) {
   const md = navigator.mediaDevices;
-  if (!md || !md.getUserMedia) return { track: null, message: INSECURE };
+  if (!md || !md.getUserMedia) return { track: null, message: t('media.insecure') };
   const constraints = (id) => (kind === 'audio' ? { audio: audioConstraints(id) } : { video: videoConstraints(quality, id) });
   try {
     let stream;
@@ -129,11 +129,11 @@ async function tryGet(md, constraints) {
 /** A few words for the device that is missing when the other one works. */
 function short(err) {
   switch (err && err.name) {
-    case 'NotFoundError': return 'none was found';
-    case 'OverconstrainedError': return 'it does not support the requested format';
+    case 'NotFoundError': return t('media.reason.notFound');
+    case 'OverconstrainedError': return t('media.reason.format');
     case 'NotReadableError':
-    case 'AbortError': return 'it is in use by another application';
-    default: return (err && err.name) || 'unknown error';
+    case 'AbortError': return t('media.reason.inUse');
+    default: return (err && err.name) || t('media.reason.unknown');
   }
 }
 
@@ -141,32 +141,32 @@ function explain(err) {
   switch (err && err.name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return 'Camera and microphone access was blocked. Allow it in your browser\u2019s site settings and try again, or join to watch and listen only.';
+      return t('media.blocked');
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return 'No camera or microphone was found. You can still join to watch and listen.';
+      return t('media.notFound');
     case 'NotReadableError':
     case 'AbortError':
-      return 'The camera or microphone is in use by another application or could not be started. Close the other application and try again, or join to watch and listen.';
+      return t('media.inUse');
     default:
-      return `The camera and microphone could not be started (${(err && err.name) || 'unknown error'}). You can still join to watch and listen.`;
+      return t('media.failed', { detail: (err && err.name) || t('media.reason.unknown') });
   }
 }
 
 /** Why one device could not be started, for the user asking for it mid call. */
 function explainOne(kind, err) {
-  const what = kind === 'audio' ? 'microphone' : 'camera';
+  const device = t(`device.noun.${kind}`);
   switch (err && err.name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return `Access to the ${what} was blocked. Allow it in your browser\u2019s site settings and try again.`;
+      return t('media.one.blocked', { device });
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return `No ${what} was found.`;
+      return t('media.one.notFound', { device });
     case 'NotReadableError':
     case 'AbortError':
-      return `The ${what} is in use by another application. Close it and try again.`;
+      return t('media.one.inUse', { device });
     default:
-      return `The ${what} could not be started (${(err && err.name) || 'unknown error'}).`;
+      return t('media.one.failed', { device, detail: (err && err.name) || t('media.reason.unknown') });
   }
 }

@@ -9,6 +9,7 @@
 // bandwidth of the page on screen.
 
 import { renderButton } from './icons.js';
+import { t } from './i18n.js';
 
 /**
  * The slice of items on page (0-based, clamped to the pages there are).
@@ -35,8 +36,8 @@ export class Pager {
     this.prev = nav.querySelector('[data-page="prev"]');
     this.next = nav.querySelector('[data-page="next"]');
     this.label = nav.querySelector('[data-page="label"]');
-    renderButton(this.prev, { iconName: 'prev', text: 'Previous', ariaLabel: 'Previous page of participants' });
-    renderButton(this.next, { iconName: 'next', text: 'Next', ariaLabel: 'Next page of participants' });
+    renderButton(this.prev, { iconName: 'prev', text: t('pager.prev'), ariaLabel: t('pager.prev.aria') });
+    renderButton(this.next, { iconName: 'next', text: t('pager.next'), ariaLabel: t('pager.next.aria') });
     this.prev.addEventListener('click', () => onTurn(-1));
     this.next.addEventListener('click', () => onTurn(1));
     this.page = 0;
@@ -49,7 +50,7 @@ export class Pager {
     this.page = page;
     this.pages = pages;
     this.nav.hidden = pages <= 1;
-    this.label.textContent = `Page ${page + 1} of ${pages}`;
+    this.label.textContent = t('pager.label', { page: page + 1, pages });
     // Keep focus where it was: a disabled button would drop it, so the
     // end buttons use aria-disabled and stay focusable.
     this.#usable(this.prev, page > 0);

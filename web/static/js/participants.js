@@ -13,8 +13,10 @@
 import { renderButton } from './icons.js';
 import { renderRoomButton, roomIcon } from './roomicons.js';
 import { ActionMenu } from './actionmenu.js';
+import { t, tn } from './i18n.js';
 
-const MIC_TEXT = { on: 'Microphone on', muted: 'Microphone muted', none: 'No microphone' };
+/** The words for a person's microphone state: on, muted or none. */
+const micText = (state) => t(`people.mic.${state}`);
 
 export class PeoplePanel {
   /**
@@ -35,7 +37,7 @@ export class PeoplePanel {
     this.retry = 0; // timer of that wait
     this.menus = new Map(); // participant id -> ActionMenu of its row
 
-    renderButton(this.close, { iconName: 'close', text: 'Close', ariaLabel: 'Close the list of people' });
+    renderButton(this.close, { iconName: 'close', text: t('common.close'), ariaLabel: t('people.close.aria') });
     this.toggle.addEventListener('click', () => this.setOpen(!this.open));
     this.close.addEventListener('click', () => this.setOpen(false, true));
     this.panel.addEventListener('keydown', (ev) => {
@@ -71,9 +73,9 @@ export class PeoplePanel {
     this.view = view;
     const attention = view.moderator ? view.hands.length + view.waiting : 0;
     const parts = [];
-    if (view.moderator && view.hands.length > 0) parts.push(`${view.hands.length} raised hand${view.hands.length === 1 ? '' : 's'}`);
-    if (view.moderator && view.waiting > 0) parts.push(`${view.waiting} waiting`);
-    this.#renderToggle(attention, parts.join(', '));
+    if (view.moderator && view.hands.length > 0) parts.push(tn('people.handsCount', view.hands.length));
+    if (view.moderator && view.waiting > 0) parts.push(t('people.waitingCount', { n: view.waiting }));
+    this.#renderToggle(attention, parts.join(t('common.listSep')));
     if (!this.open) return;
     if (ActionMenu.isOpen()) {
       // Not under an open menu (its row would vanish): once it closes.
@@ -91,7 +93,7 @@ export class PeoplePanel {
   }
 
   #renderToggle(n, detail) {
-    renderRoomButton(this.toggle, { iconName: 'people', text: 'People', ariaLabel: detail ? `People: ${detail}` : 'People' });
+    renderRoomButton(this.toggle, { iconName: 'people', text: t('people.button'), ariaLabel: detail ? t('people.button.detail', { detail }) : t('people.button') });
     this.toggle.setAttribute('aria-expanded', String(this.open));
     this.toggle.setAttribute('aria-controls', this.panel.id);
     this.toggle.classList.toggle('btn--attention', n > 0);
@@ -105,32 +107,32 @@ export class PeoplePanel {
     if (!v) return;
     this.dirty = false;
     const focused = document.activeElement && this.panel.contains(document.activeElement) ? document.activeElement.id : '';
-    this.title.textContent = `People (${v.people.length})`;
+    this.title.textContent = t('people.titleCount', { n: v.people.length });
 
     // Room tools: moderators only.
     this.tools.hidden = !v.moderator;
     if (v.moderator) {
-      renderRoomButton(this.muteAll, { iconName: 'micOff', text: 'Mute all', ariaLabel: 'Mute everyone\u2019s microphone' });
+      renderRoomButton(this.muteAll, { iconName: 'micOff', text: t('people.muteAll'), ariaLabel: t('people.muteAll.aria') });
       const chatOn = !!v.roomState.chatEnabled;
       renderRoomButton(this.chatToggle, {
         iconName: 'chat',
-        text: chatOn ? 'Chat on' : 'Chat off',
-        ariaLabel: chatOn ? 'Chat is on for everyone; press to turn it off' : 'Chat is off for everyone but hosts; press to turn it on',
+        text: chatOn ? t('people.chatOn') : t('people.chatOff'),
+        ariaLabel: chatOn ? t('people.chatOn.aria') : t('people.chatOff.aria'),
         pressed: chatOn,
       });
       const locked = !!v.roomState.locked;
       renderRoomButton(this.lockToggle, {
         iconName: locked ? 'lock' : 'unlock',
-        text: locked ? 'Locked' : `Lock ${v.words.room}`,
-        ariaLabel: locked ? `The ${v.words.room} is locked: nobody new can join; press to unlock` : `Lock the ${v.words.room}: nobody new can join`,
+        text: locked ? t('people.locked') : t('people.lock', { room: v.words.room }),
+        ariaLabel: locked ? t('people.locked.aria', { room: v.words.room }) : t('people.lock.aria', { room: v.words.room }),
         pressed: locked,
       });
-      renderRoomButton(this.end, { iconName: 'end', text: v.words.end, ariaLabel: `${v.words.end}: everyone leaves` });
+      renderRoomButton(this.end, { iconName: 'end', text: v.words.end, ariaLabel: t('room.end.aria', { label: v.words.end }) });
     }
 
     // Raised hands, oldest first.
     this.handsSection.hidden = v.hands.length === 0;
-    this.handsTitle.textContent = `Raised hands (${v.hands.length})`;
+    this.handsTitle.textContent = t('people.hands.titleCount', { n: v.hands.length });
     this.hands.replaceChildren(...v.hands.map((h, i) => this.#handRow(h, i, v)));
 
     // Everyone.
@@ -146,18 +148,18 @@ export class PeoplePanel {
     li.id = `hand-${h.id}`;
     const who = document.createElement('span');
     who.className = 'people__name';
-    who.textContent = `${i + 1}. ${h.self ? `${h.name} (You)` : h.name}`;
+    who.textContent = `${i + 1}. ${h.self ? t('common.you', { name: h.name }) : h.name}`;
     li.append(who);
     if (v.moderator && !h.self) {
       const actions = document.createElement('div');
       actions.className = 'people__actions';
       if (v.canGrant(h.id)) {
         actions.append(
-          this.#action(`hand-mic-${h.id}`, 'Allow microphone', `Allow ${h.name} to use the microphone`, () => this.hooks.allow(h.id, 'microphone'), 'btn--primary'),
-          this.#action(`hand-cam-${h.id}`, 'Allow camera', `Allow ${h.name} to use the camera`, () => this.hooks.allow(h.id, 'camera')),
+          this.#action(`hand-mic-${h.id}`, t('people.allowMic'), t('people.allowMic.aria', { name: h.name }), () => this.hooks.allow(h.id, 'microphone'), 'btn--primary'),
+          this.#action(`hand-cam-${h.id}`, t('people.allowCam'), t('people.allowCam.aria', { name: h.name }), () => this.hooks.allow(h.id, 'camera')),
         );
       }
-      actions.append(this.#action(`hand-lower-${h.id}`, 'Lower', `Lower ${h.name}\u2019s hand`, () => this.hooks.lower(h.id)));
+      actions.append(this.#action(`hand-lower-${h.id}`, t('people.lower'), t('people.lower.aria', { name: h.name }), () => this.hooks.lower(h.id)));
       li.append(actions);
     }
     return li;
@@ -172,11 +174,11 @@ export class PeoplePanel {
     main.className = 'people__main';
     const name = document.createElement('span');
     name.className = 'people__name';
-    name.textContent = p.self ? `${p.name} (You)` : p.name;
+    name.textContent = p.self ? t('common.you', { name: p.name }) : p.name;
     const meta = document.createElement('span');
     meta.className = 'people__meta';
     const bits = [p.roleLabel];
-    if (p.spotlight) bits.push('Spotlight');
+    if (p.spotlight) bits.push(t('people.spotlight'));
     meta.textContent = bits.join(' \u00b7 ');
     main.append(name, meta);
 
@@ -186,20 +188,20 @@ export class PeoplePanel {
       const hand = document.createElement('span');
       hand.className = 'people__badge people__badge--hand';
       hand.innerHTML = roomIcon('hand');
-      const t = document.createElement('span');
-      t.textContent = 'Hand raised';
-      hand.append(t);
+      const raised = document.createElement('span');
+      raised.textContent = t('people.handRaised');
+      hand.append(raised);
       state.append(hand);
     }
     const mic = document.createElement('span');
     mic.className = `people__mic people__mic--${p.mic}`;
     mic.dataset.mic = p.mic;
     mic.innerHTML = roomIcon(p.mic === 'on' ? 'micOn' : 'micOff');
-    const micText = document.createElement('span');
-    micText.className = 'visually-hidden';
-    micText.textContent = MIC_TEXT[p.mic];
-    mic.title = MIC_TEXT[p.mic];
-    mic.append(micText);
+    const micLabel = document.createElement('span');
+    micLabel.className = 'visually-hidden';
+    micLabel.textContent = micText(p.mic);
+    mic.title = micText(p.mic);
+    mic.append(micLabel);
     state.append(mic);
     li.append(main, state);
 
@@ -208,7 +210,7 @@ export class PeoplePanel {
       const btn = document.createElement('button');
       btn.id = `person-menu-${p.id}`;
       btn.className = 'btn btn--icon people__more';
-      const menu = new ActionMenu(btn, items, `More actions for ${p.self ? 'yourself' : p.name}`);
+      const menu = new ActionMenu(btn, items, p.self ? t('people.moreSelf') : t('tile.more', { name: p.name }));
       menu.onClosed = () => {
         if (!this.dirty) return;
         clearTimeout(this.retry);

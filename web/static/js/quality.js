@@ -14,8 +14,12 @@ const LEVELS = [
   { level: 'fair', maxLoss: 0.08, maxRtt: 600 },
 ];
 
-/** Words for each level, for the tile's tooltip and for screen readers. */
-export const QUALITY_TEXT = { good: 'Connection good', fair: 'Connection fair', poor: 'Connection poor', unknown: '' };
+import { t } from './i18n.js';
+
+/** Words for each level ('' for 'unknown'), for the tile's tooltip and for screen readers. */
+export function qualityText(level) {
+  return level === 'good' || level === 'fair' || level === 'poor' ? t(`quality.${level}`) : '';
+}
 
 /**
  * The level for a loss fraction (0..1, null: unknown) and a round trip
@@ -56,7 +60,7 @@ export function qualityByParticipant(sample) {
 /** The tooltip: the level and the figures behind it. */
 export function qualityDetail({ level, loss, rtt }) {
   const parts = [];
-  if (loss !== null) parts.push(`${(loss * 100).toFixed(1)}% loss`);
-  if (rtt !== null) parts.push(`${rtt} ms round trip`);
-  return parts.length ? `${QUALITY_TEXT[level]} (${parts.join(', ')})` : QUALITY_TEXT[level];
+  if (loss !== null) parts.push(t('quality.loss', { value: (loss * 100).toFixed(1) }));
+  if (rtt !== null) parts.push(t('quality.rtt', { ms: rtt }));
+  return parts.length ? t('quality.detail', { level: qualityText(level), figures: parts.join(t('common.listSep')) }) : qualityText(level);
 }

@@ -5,34 +5,41 @@
 // an attendee the patient, in a classroom the teacher and a student, in a
 // conference the chair and a participant. Every user-facing text of the room
 // features that names a role comes from here, so a consultation never talks of
-// "students". No state, no DOM.
+// "students". The words are the catalogue's (role.<mode>.*, i18n.js). No
+// state, no DOM.
 
-const WORDS = {
-  consultation: { host: 'clinician', attendee: 'patient', room: 'consultation', end: 'End consultation' },
-  classroom: { host: 'teacher', attendee: 'student', room: 'class', end: 'End class' },
-  conference: { host: 'chair', attendee: 'participant', room: 'call', end: 'End call for everyone' },
-  '': { host: 'host', attendee: 'participant', room: 'call', end: 'End call for everyone' },
-};
+import { t, language } from './i18n.js';
 
-const ROLE_LABELS = { presenter: 'Presenter', observer: 'Observer' };
+/** The modes with words of their own; any other gets role.default.*. */
+const MODES = new Set(['consultation', 'classroom', 'conference']);
 
-/** The words of mode (unknown modes get the plain ones). */
+/** The words of mode (unknown modes get the plain ones): {host, attendee, room, end}. */
 export function wordsOf(mode) {
-  return WORDS[mode] || WORDS[''];
+  const m = MODES.has(mode) ? mode : 'default';
+  return {
+    host: t(`role.${m}.host`),
+    attendee: t(`role.${m}.attendee`),
+    room: t(`role.${m}.room`),
+    end: t(`role.${m}.end`),
+  };
 }
 
 /** A participant's role as a short label for lists: "Clinician", "Student", "Presenter"... */
 export function roleLabel(mode, role) {
   const w = wordsOf(mode);
   if (role === 'host') return capitalise(w.host);
-  if (ROLE_LABELS[role]) return ROLE_LABELS[role];
+  if (role === 'presenter') return t('role.label.presenter');
+  if (role === 'observer') return t('role.label.observer');
   return capitalise(w.attendee);
 }
 
-/** What the lobby says to a waiter: the host's word when the mode is known, else the server's text. */
+/**
+ * What the lobby says to a waiter: the host's word when the mode is known,
+ * else the server's text (English: only in English).
+ */
 export function lobbyText(mode, serverMessage) {
-  if (WORDS[mode] && mode !== '') return `Please wait: the ${wordsOf(mode).host} will let you in.`;
-  return serverMessage || 'Please wait: the host will let you in.';
+  if (!MODES.has(mode) && serverMessage && language() === 'en') return serverMessage;
+  return t('lobby.wait', { host: wordsOf(mode).host });
 }
 
 /**
@@ -43,10 +50,10 @@ export function lobbyText(mode, serverMessage) {
 export function endedText(mode, code, endedByUs) {
   const w = wordsOf(mode);
   if (code === 'room_closed') {
-    if (endedByUs) return `You ended the ${w.room}.`;
-    return `The ${w.room} has ended.`;
+    if (endedByUs) return t('role.ended.byUs', { room: w.room });
+    return t('role.ended.other', { room: w.room });
   }
-  if (code === 'lobby_declined') return `The ${w.host} did not let you in. You can ask again with Join room.`;
+  if (code === 'lobby_declined') return t('role.ended.declined', { host: w.host });
   return null;
 }
 

@@ -8,7 +8,7 @@
 // microphone), and whether we ended the room ourselves. It never touches the
 // DOM beyond the banners it is given.
 
-import { errorTitle } from './errors.js';
+import { errorTitle, errorDetail } from './errors.js';
 
 /** Sources a moderator hands out to attendees: set_grants' publish list. */
 const GRANTABLE = ['microphone', 'camera'];
@@ -44,7 +44,7 @@ export class RoomActions {
       return true;
     } catch (err) {
       if (!quiet && err.code !== 'closed' && this.session() === s) {
-        this.banners.show(`room:${type}`, { title: errorTitle(err.code), text: err.message || err.code || String(err), tone: 'warning' });
+        this.banners.show(`room:${type}`, { title: errorTitle(err.code), text: errorDetail(err.code, err.message || String(err)), tone: 'warning' });
       }
       return false;
     }

@@ -9,7 +9,9 @@
 //   - spotlight: the participant every client shows large (call.pin), until
 //     cleared; a new screen share still takes over, as it does for everyone.
 //   - consultation: with one other person and nothing pinned or shared, the
-//     other person fills the stage and our own picture is a small inset.
+//     other person fills the stage and our own picture is a small inset; a
+//     clinician who shares a screen sees it large, as the patient does, with
+//     the patient beside it.
 //   - the header counts everyone in the room, tiles or not.
 // It drives CallScreen through its public methods and never talks to the
 // server.
@@ -69,6 +71,7 @@ export class RoomLayout {
       }
     }
     this.#applySpotlight();
+    this.call.setFeatureOwnScreen(this.mode() === 'consultation');
     this.call.setHeadcount(s.participants.size + 1);
     this.#updateInset();
   }

@@ -8,7 +8,8 @@
 // do) and hands that to the views: the lobby card (lobby.js), the moderators'
 // waiting list (waitlist.js), the chat (chat.js), the People panel
 // (participants.js), the tile menus and hand marks (tiledecor.js), the
-// role's controls (hostcontrols.js) and the mode's layout (roomlayout.js).
+// role's controls (hostcontrols.js), the mode's layout (roomlayout.js) and a
+// classroom teacher's roster of students (roster.js).
 // Requests go through roomactions.js. app.js asks it for the words when the
 // server ends our session (a declined waiter, an ended consultation).
 
@@ -19,9 +20,11 @@ import { PeoplePanel } from './participants.js';
 import { TileDecor } from './tiledecor.js';
 import { RoleControls } from './hostcontrols.js';
 import { RoomLayout } from './roomlayout.js';
+import { Roster } from './roster.js';
 import { RoomActions } from './roomactions.js';
 import { ConfirmDialog } from './confirm.js';
 import { wordsOf, roleLabel, endedText } from './roles.js';
+import { t, tn } from './i18n.js';
 
 /** Session events after which the room's picture may have changed. */
 const EVENTS = ['joined', 'participant', 'participant-left', 'muted', 'media', 'screen', 'room-state', 'grants'];
@@ -81,6 +84,12 @@ export class RoomUI {
       end: () => this.#endForEveryone(),
     });
     this.layout = new RoomLayout(call, $('stage'));
+    // The same grant the hand queue sends; rendered again once acknowledged (roomactions remembers it).
+    const grantMic = (id, on) => this.actions.grant(id, 'microphone', on).finally(() => this.schedule());
+    this.roster = new Roster({ section: $('roster'), title: $('roster-title'), list: $('roster-list'), empty: $('roster-empty') }, {
+      allow: (id) => grantMic(id, true),
+      takeBack: (id) => grantMic(id, false),
+    });
     this.decor = new TileDecor(call, {
       moderator: () => this.#moderator(),
       raised: (id) => !!this.session?.roomState?.hands?.includes(id),
@@ -162,6 +171,7 @@ export class RoomUI {
       people: this.#people(),
       chat: this.chat.snapshot(),
       layout: this.layout.state(),
+      roster: this.roster.snapshot(),
       confirm: this.confirm.state(),
       announced: this.announcer.textContent,
     };
@@ -218,7 +228,7 @@ export class RoomUI {
     const w = wordsOf(this.mode());
     this.banners.show('error:room_closed', {
       title: endedText(this.mode(), code, false),
-      text: `The ${w.host} ended it for everyone.`,
+      text: t('room.endedFor', { host: w.host }),
       tone: 'info',
     });
   }
@@ -248,7 +258,7 @@ export class RoomUI {
     });
     const others = [...s.participants.values()].map((p) => row(p.id, p.name, p.role, false));
     others.sort((a, b) => (b.moderator - a.moderator) || a.name.localeCompare(b.name));
-    const me = row(s.participantId, this.call.name || 'You', s.role, true);
+    const me = row(s.participantId, this.call.name || t('common.youAlone'), s.role, true);
     return [me, ...others];
   }
 
@@ -271,7 +281,7 @@ export class RoomUI {
     const spotlit = st.spotlight === id;
     const spotlight = {
       id: `menu-spotlight-${id}`,
-      label: spotlit ? 'Remove spotlight' : 'Spotlight for everyone',
+      label: spotlit ? t('menu.unspotlight') : t('menu.spotlight'),
       run: () => this.actions.spotlight(spotlit ? '' : id),
     };
     if (id === s.participantId) return [spotlight];
@@ -280,27 +290,27 @@ export class RoomUI {
     const name = p.name;
     if (this.mode() === 'classroom' && p.role !== 'host') {
       const allowed = this.actions.allowed(id);
-      for (const [source, noun, key] of [['microphone', 'microphone', 'mic'], ['camera', 'camera', 'cam']]) {
+      for (const [source, key] of [['microphone', 'mic'], ['camera', 'cam']]) {
         const on = allowed.has(source);
         items.push({
           id: `menu-${key}-${id}`,
-          label: on ? `Take ${noun} back` : `Allow ${noun}`,
+          label: on ? t(`menu.take.${source}`) : t(`menu.allow.${source}`),
           run: () => this.actions.grant(id, source, !on),
         });
       }
     }
-    if ((st.hands || []).includes(id)) items.push({ id: `menu-lower-${id}`, label: 'Lower hand', run: () => this.actions.lowerHand(id) });
+    if ((st.hands || []).includes(id)) items.push({ id: `menu-lower-${id}`, label: t('hand.lower'), run: () => this.actions.lowerHand(id) });
     items.push(spotlight);
-    if (this.#micOf(id) === 'on') items.push({ id: `menu-mute-${id}`, label: 'Mute microphone', run: () => this.actions.muteMicrophone(id) });
+    if (this.#micOf(id) === 'on') items.push({ id: `menu-mute-${id}`, label: t('menu.mute'), run: () => this.actions.muteMicrophone(id) });
     items.push({
       id: `menu-remove-${id}`,
-      label: `Remove from the ${wordsOf(this.mode()).room}`,
+      label: t('menu.remove', { room: wordsOf(this.mode()).room }),
       danger: true,
       run: async () => {
         const ok = await this.confirm.ask({
-          title: `Remove ${name}?`,
-          text: `${name} leaves the ${wordsOf(this.mode()).room} at once and will not rejoin by themselves.`,
-          confirmLabel: 'Remove',
+          title: t('confirm.remove.title', { name }),
+          text: t('confirm.remove.text', { name, room: wordsOf(this.mode()).room }),
+          confirmLabel: t('confirm.remove.ok'),
         });
         if (ok) this.actions.remove(id);
       },
@@ -311,8 +321,8 @@ export class RoomUI {
   async #endForEveryone() {
     const w = wordsOf(this.mode());
     const ok = await this.confirm.ask({
-      title: `${w.end}?`,
-      text: `Everyone leaves the ${w.room}, including people waiting to join.`,
+      title: t('confirm.end.title', { label: w.end }),
+      text: t('confirm.end.text', { room: w.room }),
       confirmLabel: w.end,
     });
     if (ok) this.actions.endRoom();
@@ -342,22 +352,22 @@ export class RoomUI {
       const fresh = hands.filter((id) => !this.knownHands.has(id) && id !== s.participantId);
       this.knownHands = new Set(hands);
       if (moderator && fresh.length > 0) {
-        const first = s.participants.get(fresh[0])?.name || 'Someone';
-        this.announce(fresh.length === 1 ? `${first} raised a hand.` : `${fresh.length} people raised a hand.`);
+        const first = s.participants.get(fresh[0])?.name || t('common.someone');
+        this.announce(fresh.length === 1 ? t('room.announce.hand', { name: first }) : tn('room.announce.hands', fresh.length));
       }
     }
 
     // Chat: may we write?
     if (!joined) {
-      this.chat.setPermission(false, this.lobby.waiting ? 'Chat opens once you are let in.' : 'Chat opens once you are in the call.');
+      this.chat.setPermission(false, this.lobby.waiting ? t('chat.note.lobby') : t('chat.note.notInCall'));
     } else if (s.role === 'observer') {
-      this.chat.setPermission(false, 'Observers cannot chat.');
+      this.chat.setPermission(false, t('chat.note.observer'));
     } else if (s.grants && !s.grants.chat) {
-      this.chat.setPermission(false, `The ${words.host} has not allowed you to chat.`);
+      this.chat.setPermission(false, t('chat.note.notAllowed', { host: words.host }));
     } else if (st.chatEnabled === false && !moderator) {
-      this.chat.setPermission(false, `The ${words.host} turned chat off.`);
+      this.chat.setPermission(false, t('chat.note.off', { host: words.host }));
     } else if (st.chatEnabled === false) {
-      this.chat.setPermission(true, 'Chat is off for everyone else; you can still write.');
+      this.chat.setPermission(true, t('chat.note.offModerator'));
     } else {
       this.chat.setPermission(true, '');
     }
@@ -383,6 +393,11 @@ export class RoomUI {
       roomState: st,
       waiting: moderator ? this.waitList.waiting.length : 0,
       canGrant: (id) => mode === 'classroom' && names.get(id)?.role !== 'host',
+    });
+    this.roster.update({
+      shown: moderator && mode === 'classroom',
+      students: people.filter((p) => !p.self && p.role === 'attendee')
+        .map((p) => ({ id: p.id, name: p.name, hand: p.hand, maySpeak: this.actions.allowed(p.id).has('microphone') })),
     });
     this.decor.sync();
   }

@@ -4,6 +4,8 @@
 // say in words why it did not work. Publishing the capture is the
 // publisher's job; this module only gets the track.
 
+import { t } from './i18n.js';
+
 /** Whether this browser can share a screen at all (phones and old browsers cannot). */
 export function canShareScreen() {
   return !!(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
@@ -17,7 +19,7 @@ export function canShareScreen() {
  */
 export async function getScreen() {
   if (!canShareScreen()) {
-    return { stream: null, track: null, message: 'This browser cannot share a screen.' };
+    return { stream: null, track: null, message: t('screen.unsupported') };
   }
   try {
     const stream = await navigator.mediaDevices.getDisplayMedia({
@@ -25,7 +27,7 @@ export async function getScreen() {
       audio: false,
     });
     const track = stream.getVideoTracks()[0] || null;
-    if (!track) return { stream: null, track: null, message: 'The browser shared no picture.' };
+    if (!track) return { stream: null, track: null, message: t('screen.noPicture') };
     return { stream, track, message: null };
   } catch (err) {
     // Closing the picker is a choice, not a failure: say nothing.
@@ -39,11 +41,11 @@ export async function getScreen() {
 function explain(err) {
   switch (err && err.name) {
     case 'NotAllowedError':
-      return 'Screen sharing is blocked by the browser or the system. Allow screen recording for this browser and try again.';
+      return t('screen.blocked');
     case 'NotReadableError':
     case 'AbortError':
-      return 'The screen could not be captured. Try sharing a single window instead.';
+      return t('screen.captureFailed');
     default:
-      return `Screen sharing failed (${(err && err.name) || 'unknown error'}).`;
+      return t('screen.failed', { detail: (err && err.name) || t('media.reason.unknown') });
   }
 }

@@ -107,6 +107,7 @@ class Sampler {
         kind: st.kind,
         trackId,
         rid: sess.streamStates.get(trackId)?.layer ?? '',
+        streamState: sess.streamStates.get(trackId) ?? null,
         width: st.frameWidth ?? 0,
         height: st.frameHeight ?? 0,
         fps: st.framesPerSecond ?? 0,

@@ -10,8 +10,12 @@
 
 import { renderButton } from './icons.js';
 import { t } from './i18n.js';
+import { videoStory, storyText } from './videostate.js';
 
-const SOURCE_NAMES = { camera: 'Camera', microphone: 'Microphone', screen: 'Screen', screen_audio: 'Screen audio' };
+/** Sources, simulcast layers and quality limitations with words in the catalogue; others show as they are. */
+const SOURCES = new Set(['camera', 'microphone', 'screen', 'screen_audio']);
+const RIDS = new Set(['q', 'h', 'f']);
+const LIMITATIONS = new Set(['cpu', 'bandwidth', 'other']);
 
 export class StatsPanel {
   /**
@@ -25,10 +29,10 @@ export class StatsPanel {
     this.monitor = monitor;
     this.nameOf = nameOf;
     this.open = false;
-    renderButton(els.toggle, { iconName: 'stats', text: 'Stats', ariaLabel: 'Connection details' });
+    renderButton(els.toggle, { iconName: 'stats', text: t('stats.button'), ariaLabel: t('stats.title') });
     els.toggle.setAttribute('aria-expanded', 'false');
     els.toggle.setAttribute('aria-controls', els.panel.id);
-    renderButton(els.close, { iconName: 'close', text: 'Close', ariaLabel: 'Close connection details' });
+    renderButton(els.close, { iconName: 'close', text: t('common.close'), ariaLabel: t('stats.close.aria') });
     els.toggle.addEventListener('click', () => this.setOpen(!this.open));
     els.close.addEventListener('click', () => {
       this.setOpen(false);
@@ -61,19 +65,19 @@ export class StatsPanel {
     if (!sample || sample.rows.length === 0) {
       const p = document.createElement('p');
       p.className = 'stats-panel__empty';
-      p.textContent = 'No media is flowing yet.';
+      p.textContent = t('stats.empty');
       body.append(p);
       return;
     }
     const out = sample.rows.filter((r) => r.direction === 'out');
-    if (out.length > 0) body.append(this.#group('You are sending', out));
+    if (out.length > 0) body.append(this.#group(t('stats.sending'), out));
     const byPerson = new Map();
     for (const r of sample.rows.filter((x) => x.direction === 'in')) {
       const key = r.participantId || '?';
       if (!byPerson.has(key)) byPerson.set(key, []);
       byPerson.get(key).push(r);
     }
-    for (const [pid, rows] of byPerson) body.append(this.#group(`From ${this.nameOf(pid) || 'someone'}`, rows));
+    for (const [pid, rows] of byPerson) body.append(this.#group(t('stats.from', { name: this.nameOf(pid) || t('stats.someone') }), rows));
   }
 
   /** Which candidate pair each PC uses: direct or relayed, UDP or TCP (support asks first). */
@@ -127,7 +131,8 @@ export class StatsPanel {
     item.dataset.kind = r.kind;
     const name = document.createElement('div');
     name.className = 'stats-row__name';
-    name.textContent = `${SOURCE_NAMES[r.source] || r.source}${r.rid ? ` \u00b7 layer ${r.rid}` : ''}`;
+    const source = SOURCES.has(r.source) ? t(`stats.source.${r.source}`) : r.source;
+    name.textContent = r.rid ? t('stats.layer', { source, rid: RIDS.has(r.rid) ? t(`stats.rid.${r.rid}`) : r.rid }) : source;
     const dl = document.createElement('dl');
     dl.className = 'stats-row__figures';
     const add = (label, value) => {
@@ -139,18 +144,23 @@ export class StatsPanel {
     };
     if (!r.active) {
       // Dynacast turned this layer off: nobody in the room needs this size now.
-      add('Status', 'Not sent: no one needs this size now');
+      add(t('stats.status'), t('stats.notSent'));
       item.append(name, dl);
       return item;
     }
     if (r.kind === 'video') {
-      add('Resolution', r.width && r.height ? `${r.width}\u00d7${r.height}` : '\u2014');
-      add('Frame rate', r.fps ? `${Math.round(r.fps)} fps` : '\u2014');
+      add(t('stats.resolution'), r.width && r.height ? `${r.width}\u00d7${r.height}` : '\u2014');
+      add(t('stats.frameRate'), r.fps ? `${Math.round(r.fps)} fps` : '\u2014');
     }
-    add('Bitrate', formatBitrate(r.bitrate));
-    add('Round trip', r.rtt === null ? '\u2014' : `${r.rtt} ms`);
-    add('Packet loss', r.loss === null ? '\u2014' : `${(r.loss * 100).toFixed(1)} %`);
-    if (r.limitation && r.limitation !== 'none') add('Limited by', r.limitation);
+    // Received video: the same story as its tile's notice and quality mark (videostate.js).
+    const story = r.direction === 'in' && r.kind === 'video' ? storyText(videoStory(r.streamState)) : '';
+    if (story) add(t('stats.status'), story);
+    add(t('stats.bitrate'), formatBitrate(r.bitrate));
+    add(t('stats.rtt'), r.rtt === null ? '\u2014' : `${r.rtt} ms`);
+    add(t('stats.loss'), r.loss === null ? '\u2014' : `${(r.loss * 100).toFixed(1)} %`);
+    if (r.limitation && r.limitation !== 'none') {
+      add(t('stats.limitedBy'), LIMITATIONS.has(r.limitation) ? t(`stats.limitation.${r.limitation}`) : r.limitation);
+    }
     item.append(name, dl);
     return item;
   }

@@ -8,15 +8,15 @@
 // picture stay in sync.
 
 import { icon } from './icons.js';
-import { QUALITY_TEXT } from './quality.js';
+import { qualityText } from './quality.js';
 import { playWithSound, forget } from './autoplay.js';
+import { t } from './i18n.js';
+import { videoStory, storyNotice } from './videostate.js';
 
 // Muted, distinguishable avatar colours that keep white initials readable
 // (contrast >= 4.5:1).
 const AVATAR_COLOURS = ['#3d5a80', '#6b4f8a', '#2f6f62', '#8a4f4f', '#5b6b2f', '#7a5a2a', '#3f6b8a', '#6a4a6e'];
 
-/** What the notice on a tile says for a `stream_state` paused reason; none for the others. */
-const PAUSE_NOTICES = { bandwidth: 'Video paused \u2014 weak connection' };
 
 export class Tile {
   /**
@@ -66,7 +66,7 @@ export class Tile {
     mic.innerHTML = icon('micOff');
     const micText = document.createElement('span');
     micText.className = 'visually-hidden';
-    micText.textContent = 'microphone muted';
+    micText.textContent = t('tile.micMuted');
     mic.append(micText);
     const nameEl = document.createElement('span');
     nameEl.className = 'tile__name';
@@ -127,11 +127,11 @@ export class Tile {
   setName(name) {
     this.name = name;
     if (this.screen) {
-      this.nameEl.textContent = this.local ? 'Your screen' : `${name}\u2019s screen`;
-      this.el.setAttribute('aria-label', this.local ? 'Your shared screen' : `Screen shared by ${name}`);
+      this.nameEl.textContent = this.local ? t('tile.screen.mine') : t('tile.screen.of', { name });
+      this.el.setAttribute('aria-label', this.local ? t('tile.screen.mineAria') : t('tile.screen.ofAria', { name }));
     } else {
-      this.nameEl.textContent = this.local ? `${name} (You)` : name;
-      this.el.setAttribute('aria-label', this.local ? `You, ${name}` : name);
+      this.nameEl.textContent = this.local ? t('common.you', { name }) : name;
+      this.el.setAttribute('aria-label', this.local ? t('tile.youAria', { name }) : name);
     }
     this.avatar.textContent = initials(name);
     this.avatar.style.backgroundColor = AVATAR_COLOURS[hash(name) % AVATAR_COLOURS.length];
@@ -159,7 +159,10 @@ export class Tile {
     const state = st ? st.state : '';
     this.el.dataset.streamState = state || '';
     this.el.dataset.layer = (st && st.layer) || '';
-    const text = state === 'paused' ? PAUSE_NOTICES[st.reason] || '' : '';
+    const story = videoStory(st);
+    // Why it looks as it does (downlink, hidden, sender): for tests and styles; the words are the story's.
+    this.el.dataset.videoCause = story.cause;
+    const text = storyNotice(story);
     if (this.notice.textContent !== text) this.notice.textContent = text;
     this.el.classList.toggle('tile--paused', !!text);
   }
@@ -174,8 +177,9 @@ export class Tile {
     this.el.dataset.quality = known ? level : '';
     if (!known) return;
     this.qualityEl.dataset.level = level;
-    this.qualityEl.title = detail || QUALITY_TEXT[level];
-    if (this.qualityText.textContent !== QUALITY_TEXT[level]) this.qualityText.textContent = QUALITY_TEXT[level];
+    const words = qualityText(level);
+    this.qualityEl.title = detail || words;
+    if (this.qualityText.textContent !== words) this.qualityText.textContent = words;
   }
 
   /**
@@ -244,8 +248,8 @@ export class Tile {
 
   #renderPin() {
     if (!this.pinBtn) return;
-    const what = this.screen ? `${this.name}\u2019s screen` : this.name;
-    const label = this.pinned ? `Unpin ${what}` : `Pin ${what}`;
+    const what = this.screen ? t('tile.screen.of', { name: this.name }) : this.name;
+    const label = this.pinned ? t('tile.unpin', { what }) : t('tile.pin', { what });
     this.pinBtn.setAttribute('aria-label', label);
     this.pinBtn.title = label;
     this.pinBtn.setAttribute('aria-pressed', String(this.pinned));
@@ -291,4 +295,9 @@ function hash(s) {
   let h = 0;
   for (const ch of String(s)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
   return h;
+}
+
+/** The avatar tiles draw for name: {text: its initials, colour}; the roster (roster.js) draws the same. */
+export function avatarOf(name) {
+  return { text: initials(name), colour: AVATAR_COLOURS[hash(name) % AVATAR_COLOURS.length] };
 }

@@ -8,6 +8,7 @@
 
 import { ActionMenu } from './actionmenu.js';
 import { roomIcon } from './roomicons.js';
+import { t } from './i18n.js';
 
 export class TileDecor {
   /**
@@ -35,10 +36,10 @@ export class TileDecor {
       hand = document.createElement('span');
       hand.className = 'tile__hand';
       hand.innerHTML = roomIcon('hand');
-      const t = document.createElement('span');
-      t.className = 'visually-hidden';
-      t.textContent = 'hand raised';
-      hand.append(t);
+      const words = document.createElement('span');
+      words.className = 'visually-hidden';
+      words.textContent = t('tile.handRaised');
+      hand.append(words);
       el.append(hand);
     } else if (!raised && hand) {
       hand.remove();
@@ -52,7 +53,7 @@ export class TileDecor {
       more.id = `tile-menu-${id}`;
       more.className = 'btn btn--icon tile__more';
       // eslint-disable-next-line no-new
-      new ActionMenu(more, () => this.room.itemsFor(id), `More actions for ${tile.name}`);
+      new ActionMenu(more, () => this.room.itemsFor(id), t('tile.more', { name: tile.name }));
       el.append(more);
     } else if (!this.room.moderator() && more) {
       more.remove();

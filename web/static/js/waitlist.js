@@ -7,10 +7,7 @@
 // (a clinician busy with another patient must notice a new one). Pressing a
 // button calls back; the list changes when the server's next update says so.
 
-/** "14:05", local time. */
-function clock(date) {
-  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
+import { t, tn, formatTime } from './i18n.js';
 
 export class WaitList {
   /**
@@ -35,8 +32,8 @@ export class WaitList {
     this.waiting = next;
     for (const id of [...this.busy]) if (!next.some((w) => w.participantId === id)) this.busy.delete(id);
     this.#render();
-    if (arrived.length === 1) this.hooks.announce(`${arrived[0].name || 'Someone'} is waiting to join.`);
-    else if (arrived.length > 1) this.hooks.announce(`${arrived.length} people are waiting to join.`);
+    if (arrived.length === 1) this.hooks.announce(t('lobby.arrived', { name: arrived[0].name || t('common.someone') }));
+    else if (arrived.length > 1) this.hooks.announce(tn('lobby.arrivedMany', arrived.length));
     this.hooks.onChange(next.length);
   }
 
@@ -56,7 +53,7 @@ export class WaitList {
   #render() {
     const n = this.waiting.length;
     this.card.hidden = n === 0;
-    this.title.textContent = n === 1 ? '1 person is waiting to join' : `${n} people are waiting to join`;
+    this.title.textContent = tn('lobby.waiting', n);
     this.list.replaceChildren(...this.waiting.map((w) => this.#row(w)));
   }
 
@@ -68,13 +65,13 @@ export class WaitList {
     who.className = 'waitlist__who';
     const name = document.createElement('span');
     name.className = 'waitlist__name';
-    name.textContent = w.name || w.identity || 'Someone';
+    name.textContent = w.name || w.identity || t('common.someone');
     const since = document.createElement('time');
     since.className = 'waitlist__since';
     const at = new Date(w.since);
     if (!Number.isNaN(at.getTime())) {
       since.dateTime = at.toISOString();
-      since.textContent = `waiting since ${clock(at)}`;
+      since.textContent = t('lobby.since', { time: formatTime(at) });
     }
     who.append(name, since);
 
@@ -82,8 +79,8 @@ export class WaitList {
     actions.className = 'waitlist__actions';
     const label = name.textContent;
     const pid = w.participantId;
-    const admit = this.#button(pid, 'admit', 'Admit', `Admit ${label}`, 'btn--primary', () => this.hooks.onAdmit(pid));
-    const decline = this.#button(pid, 'decline', 'Decline', `Decline ${label}: they will not join`, '', () => this.hooks.onDecline(pid));
+    const admit = this.#button(pid, 'admit', t('lobby.admit'), t('lobby.admit.aria', { name: label }), 'btn--primary', () => this.hooks.onAdmit(pid));
+    const decline = this.#button(pid, 'decline', t('lobby.decline'), t('lobby.decline.aria', { name: label }), '', () => this.hooks.onDecline(pid));
     actions.append(admit, decline);
     li.append(who, actions);
     return li;
