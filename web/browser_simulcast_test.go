@@ -452,6 +452,12 @@ func checkStreamStateNotice(t *testing.T, c *simulcastCall) {
 		}
 	}
 	statsPanelText() // open it
+	// While the injected states are checked, the server's own (its allocation may change meanwhile) are
+	// held back, so what the page shows follows from what the test said alone.
+	if _, err := evalJS[bool](c.sub.Ctx, `window.__wire.drop('stream_state')`); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = evalJS[bool](c.sub.Ctx, `window.__wire.undrop('stream_state')`) }()
 
 	wireInject(t, c.sub, "stream_state", map[string]string{"trackId": c.camTrack, "state": "paused", "reason": "bandwidth"})
 	const notice = "Video paused \u2014 your connection is too weak for it"

@@ -23,6 +23,7 @@ import (
 //
 //	sent(type?), received(type?)  recorded messages {type, id, data, at}
 //	drop(type...)                 server messages of these types never reach the client
+//	undrop(type...)               they reach it again
 //	inject(type, data)            delivers {type, data} to the client as if from the server
 const wireTapJS = `(() => {
   const WS = window.WebSocket;
@@ -59,6 +60,7 @@ const wireTapJS = `(() => {
     sent: (type) => pick(sent, type),
     received: (type) => pick(received, type),
     drop: (...types) => { for (const t of types) dropped.add(t); return true; },
+    undrop: (...types) => { for (const t of types) dropped.delete(t); return true; },
     inject: (type, data) => {
       if (!last) return false;
       injecting = true;

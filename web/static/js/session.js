@@ -413,7 +413,7 @@ export class Session extends EventTarget {
   #onStreamState(d) {
     if (!d || !d.trackId) return;
     this.streamStates.set(d.trackId, d);
-    this.#emit('stream-state', { trackId: d.trackId, state: d.state, layer: d.layer ?? '', reason: d.reason ?? '' });
+    this.#emit('stream-state', { trackId: d.trackId, state: d.state, layer: d.layer ?? '', reason: d.reason ?? '', limit: d.limit ?? '' });
   }
 
   /**
