@@ -303,6 +303,18 @@ func TestPickNode(t *testing.T) {
 	if _, ok := pickNode([]NodeInfo{{ID: "d", Draining: true}}, ""); ok {
 		t.Error("picked a draining node")
 	}
+	// Equal loads: the lowest id, whatever order the registry lists them in, so every node that places
+	// the room at the same moment picks the same one.
+	same := Load{Participants: 2, Rooms: 1, Tracks: 4, CPU: 0.2}
+	for _, order := range [][]string{{"n2", "n1", "n3"}, {"n3", "n2", "n1"}, {"n1", "n3", "n2"}} {
+		var list []NodeInfo
+		for _, id := range order {
+			list = append(list, NodeInfo{ID: id, Load: same})
+		}
+		if got, _ := pickNode(list, ""); got.ID != "n1" {
+			t.Errorf("tie listed as %v: picked %s, want n1", order, got.ID)
+		}
+	}
 	// Claimed rooms count when the node has not reported them yet.
 	if got, _ := pickNode([]NodeInfo{{ID: "a", Claimed: 3}, {ID: "b", Load: Load{Rooms: 1}}}, ""); got.ID != "b" {
 		t.Errorf("claimed rooms ignored: %s", got.ID)
