@@ -50,6 +50,8 @@ func TestBrowserPhoneCall(t *testing.T) {
 	a := openTab(t, browser, "phone")
 	b := openTab(t, browser, "laptop")
 
+	// A phone's browser cannot share a screen (Android Chrome and iOS Safari have no getDisplayMedia).
+	installScript(t, a, `delete MediaDevices.prototype.getDisplayMedia;`)
 	// A picks a speaker before joining; the call must play through it.
 	if err := a.Navigate(n.URL()+"/?room=bedside&name=Pat", 15*time.Second); err != nil {
 		t.Fatal(err)
@@ -80,6 +82,12 @@ func TestBrowserPhoneCall(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the last layout after the remote tile's picture arrived
 	if top, err := evalJS[float64](a.Ctx, `document.getElementById('call-room').getBoundingClientRect().top`); err != nil || top < 0 || top > 40 {
 		t.Errorf("phone: the call screen does not start at its top: the room name is %.0f px from the top of the screen (%v)", top, err)
+	}
+	// Share is offered only where the browser can share a screen.
+	for tb, want := range map[*tab]bool{a: false, b: true} {
+		if shown, err := evalJS[bool](tb.Ctx, `!document.getElementById('toggle-screen').hidden`); err != nil || shown != want {
+			t.Errorf("tab %s: Share shown = %v (%v), want %v", tb.Name, shown, err, want)
+		}
 	}
 	if y, _ := evalJS[float64](a.Ctx, `window.scrollY`); y != 0 {
 		t.Errorf("phone: the call screen starts scrolled down by %.0f px", y)
