@@ -57,21 +57,7 @@ func TestBrowserInviteFromTheCall(t *testing.T) {
 	if expires == "" {
 		t.Error("the panel does not say until when the link works")
 	}
-	for _, vp := range []struct {
-		name string
-		w, h int64
-	}{{"1280x800", 1280, 800}, {"390x844", 390, 844}} {
-		if vp.w == 390 {
-			emulatePhone(t, host, vp.w, vp.h)
-		}
-		problems, err := evalJS[[]string](host.Ctx, elementsFitJS("invite-panel", "invite-url", "invite-copy"))
-		if err != nil || len(problems) > 0 {
-			t.Errorf("invite panel at %s: %v %v", vp.name, problems, err)
-		}
-		if p, err := saveScreenshot(host.Ctx, dir, "invite-panel-"+vp.name); err == nil {
-			t.Logf("screenshot: %s", p)
-		}
-	}
+	checkInvitePanelFits(t, host, dir, "invite-panel")
 
 	guest := openTab(t, browser, "guest")
 	if err := guest.Navigate(link, 15*time.Second); err != nil {
@@ -136,21 +122,7 @@ func TestBrowserInviteBeforeJoining(t *testing.T) {
 	if !strings.HasPrefix(link, n.URL()+"/#room="+room+"&token=") {
 		t.Fatalf("link %q is not a join link to %s", strings.SplitN(link, "token=", 2)[0], room)
 	}
-	for _, vp := range []struct {
-		name string
-		w, h int64
-	}{{"1280x800", 1280, 800}, {"390x844", 390, 844}} {
-		if vp.w == 390 {
-			emulatePhone(t, clinician, vp.w, vp.h)
-		}
-		problems, err := evalJS[[]string](clinician.Ctx, elementsFitJS("invite-panel", "invite-url", "invite-copy"))
-		if err != nil || len(problems) > 0 {
-			t.Errorf("invite panel on the pre-join page at %s: %v %v", vp.name, problems, err)
-		}
-		if p, err := saveScreenshot(clinician.Ctx, dir, "invite-prejoin-"+vp.name); err == nil {
-			t.Logf("screenshot: %s", p)
-		}
-	}
+	checkInvitePanelFits(t, clinician, dir, "invite-prejoin")
 
 	patient := openTab(t, browser, "patient")
 	if err := patient.Navigate(link, 15*time.Second); err != nil {
@@ -172,5 +144,26 @@ func TestBrowserInviteBeforeJoining(t *testing.T) {
 	}
 	if v, err := waitRoom(patient, 20*time.Second, func(v roomView) bool { return v.Room.Lobby.Waiting }); err != nil {
 		t.Fatalf("the patient is not waiting in the consultation's lobby: %v (%+v)", err, v.Room)
+	}
+}
+
+// checkInvitePanelFits: the open invite panel, its link and its Copy button fit on a laptop and then on
+// a phone (tb stays phone-sized), with a screenshot of each.
+func checkInvitePanelFits(t *testing.T, tb *tab, dir, name string) {
+	t.Helper()
+	for _, vp := range []struct {
+		name string
+		w, h int64
+	}{{"1280x800", 1280, 800}, {"390x844", 390, 844}} {
+		if vp.w == 390 {
+			emulatePhone(t, tb, vp.w, vp.h)
+		}
+		problems, err := evalJS[[]string](tb.Ctx, elementsFitJS("invite-panel", "invite-url", "invite-copy"))
+		if err != nil || len(problems) > 0 {
+			t.Errorf("%s at %s: %v %v", name, vp.name, problems, err)
+		}
+		if p, err := saveScreenshot(tb.Ctx, dir, name+"-"+vp.name); err == nil {
+			t.Logf("screenshot: %s", p)
+		}
 	}
 }

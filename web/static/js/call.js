@@ -17,7 +17,7 @@ import { Tile } from './tile.js';
 import { qualityDetail, qualityText } from './quality.js';
 import { videoStory, storyLevel, storyText } from './videostate.js';
 import { AdaptiveStream } from './adaptive.js';
-import { renderButton, renderMicButton, renderCamButton, renderScreenButton } from './icons.js';
+import { renderButton, renderMicButton, renderCamButton, renderScreenButton, addNarrowText } from './icons.js';
 import { onAudioBlocked, unlockAudio } from './autoplay.js';
 import { canShareScreen } from './screenshare.js';
 import { t, tn } from './i18n.js';
@@ -466,13 +466,8 @@ export class CallScreen {
       ariaLabel: t('call.speakerView.aria'),
       pressed: this.speakerView,
     });
-    // A phone's header gives each tool one short word (rooms.css picks which text shows).
-    this.layoutBtn.querySelector('.btn__text').classList.add('btn__text--wide');
-    const short = document.createElement('span');
-    short.className = 'btn__text btn__text--narrow';
-    short.setAttribute('aria-hidden', 'true');
-    short.textContent = t('call.speakerView.short');
-    this.layoutBtn.append(short);
+    // A phone's header gives each tool one short word.
+    addNarrowText(this.layoutBtn, t('call.speakerView.short'));
   }
 
   #updateCount() {

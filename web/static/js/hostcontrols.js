@@ -8,6 +8,7 @@
 // has the last word (a refused request shows a banner, roomactions.js).
 
 import { renderRoomButton } from './roomicons.js';
+import { addNarrowText } from './icons.js';
 import { t } from './i18n.js';
 
 export class RoleControls {
@@ -43,13 +44,8 @@ export class RoleControls {
     this.endBtn.hidden = !showEnd;
     if (showEnd) {
       renderRoomButton(this.endBtn, { iconName: 'end', text: endLabel, ariaLabel: t('room.end.aria', { label: endLabel }) });
-      // A phone's control row has room for one short word (style.css picks which text shows).
-      this.endBtn.querySelector('.btn__text').classList.add('btn__text--wide');
-      const short = document.createElement('span');
-      short.className = 'btn__text btn__text--narrow';
-      short.setAttribute('aria-hidden', 'true');
-      short.textContent = t('room.end.short');
-      this.endBtn.append(short);
+      // A phone's control row has room for one short word.
+      addNarrowText(this.endBtn, t('room.end.short'));
     }
   }
 }

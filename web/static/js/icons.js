@@ -36,6 +36,19 @@ export function icon(name) {
 }
 
 /**
+ * Gives a button rendered by renderButton a shorter text for phones: rooms.css shows it instead of the
+ * full one at phone widths (the accessible name stays the full one).
+ */
+export function addNarrowText(btn, text) {
+  btn.querySelector('.btn__text').classList.add('btn__text--wide');
+  const short = document.createElement('span');
+  short.className = 'btn__text btn__text--narrow';
+  short.setAttribute('aria-hidden', 'true');
+  short.textContent = text;
+  btn.append(short);
+}
+
+/**
  * Renders a button as icon + visible text. ariaLabel names the action for
  * screen readers (it may say more than the short visible text); pressed, when
  * given, sets aria-pressed for toggle buttons.
