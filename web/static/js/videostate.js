@@ -3,9 +3,10 @@
 // One job: turn the server's `stream_state` for a track (PROTOCOL.md: paused and why, or the layer
 // forwarded and what holds it below the best asked for) into one story, which the tile's notice, the
 // tile's quality mark and the stats panel all tell. So a tile never reads "paused, your connection is
-// too weak" under a "good" mark: a pause for our downlink caps the mark at poor, a layer held back by it
-// at fair, and what is not about our connection (we hid the tile; the sender sends no better) leaves
-// the mark to the measured loss and round trip. No state, no DOM.
+// too weak" under a "good" mark: a pause for our downlink makes the mark poor. A lower layer (our
+// downlink's estimate, or the sender sending no better) is said in the mark's words and the stats
+// panel but leaves its level to the measured loss and round trip: the estimate is cautious, and a
+// picture that flows without loss is a good connection. No state, no DOM.
 
 import { t } from './i18n.js';
 
@@ -33,16 +34,11 @@ export function storyNotice(story) {
   return story.state === 'paused' && story.cause === 'downlink' ? t('video.notice.downlink') : '';
 }
 
-const RANK = { good: 0, fair: 1, poor: 2 };
-
 /**
  * The quality mark of a participant whose video has this story, given the level measured from loss
  * and round trip ('unknown' when nothing was measured, e.g. nothing flows).
  */
 export function storyLevel(measured, story) {
-  let floor = '';
-  if (story.cause === 'downlink') floor = story.state === 'paused' ? 'poor' : 'fair';
-  if (!floor) return measured;
-  if (!(measured in RANK)) return floor;
-  return RANK[measured] >= RANK[floor] ? measured : floor;
+  if (story.state === 'paused' && story.cause === 'downlink') return 'poor';
+  return measured;
 }
