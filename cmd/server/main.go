@@ -53,6 +53,7 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) error
 	"participants": cmdParticipants,
 	"kick":         cmdKick,
 	"link":         cmdLink,
+	"config":       cmdConfig,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -124,6 +125,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return n.Close(shutdownCtx)
 }
 
+// applyEnv applies what a node takes from its environment: an API key (a container's secret), which
+// signs ahead of the file's keys, and the Redis URL.
+func applyEnv(cfg *node.Config) error {
+	if k, ok, err := envKey(); err != nil {
+		return err
+	} else if ok && !slices.ContainsFunc(cfg.Auth.Keys, func(c auth.Key) bool { return c.ID == k.ID }) {
+		cfg.Auth.Keys = append([]auth.Key{k}, cfg.Auth.Keys...)
+	}
+	if env := os.Getenv("HUDDLE_REDIS_URL"); env != "" {
+		cfg.Cluster.RedisURL = env
+	}
+	return nil
+}
+
 // parseFlags reads -config first, then lets the other flags override it.
 func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 	cfg := node.DefaultConfig()
@@ -156,18 +171,15 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (sub-commands: version, token, rooms, participants, kick, link)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (sub-commands: version, token, rooms, participants, kick, link, config check)", fs.Arg(0))
 	}
 	if *configPath != "" {
 		if err := node.LoadFile(*configPath, &cfg); err != nil {
 			return cfg, err
 		}
 	}
-	// A key in the environment (a container's secret) signs, ahead of the file's keys.
-	if k, ok, err := envKey(); err != nil {
+	if err := applyEnv(&cfg); err != nil {
 		return cfg, err
-	} else if ok && !slices.ContainsFunc(cfg.Auth.Keys, func(c auth.Key) bool { return c.ID == k.ID }) {
-		cfg.Auth.Keys = append([]auth.Key{k}, cfg.Auth.Keys...)
 	}
 	if *httpAddr != "" {
 		cfg.HTTP.Addr = *httpAddr
@@ -193,9 +205,6 @@ func parseFlags(args []string, stderr io.Writer) (node.Config, error) {
 	}
 	if *pprofOn {
 		cfg.Debug.Pprof = true
-	}
-	if env := os.Getenv("HUDDLE_REDIS_URL"); env != "" {
-		cfg.Cluster.RedisURL = env
 	}
 	if *redisURL != "" {
 		cfg.Cluster.RedisURL = *redisURL

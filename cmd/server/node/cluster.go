@@ -140,6 +140,7 @@ func (n *Node) signalingCluster() *signaling.ClusterConfig {
 // Drain stops taking new rooms, waits for this node's rooms to end (or for ctx), then leaves the
 // cluster; Close follows. Without cluster mode it returns at once.
 func (n *Node) Drain(ctx context.Context) error {
+	n.draining.Store(true) // before anything: a load balancer stops sending new rooms at once
 	if n.cluster == nil {
 		return nil
 	}

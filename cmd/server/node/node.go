@@ -47,6 +47,7 @@ type Node struct {
 	httpTLS   *tls.Config    // nil without tls.cert_file
 	turnTLS   *tls.Config    // nil without a TURN/TLS certificate
 	leaving   atomic.Bool    // the node is leaving the cluster (Close)
+	draining  atomic.Bool    // Drain or Close began: /readyz says unready
 	cpu       CPUMeter
 
 	closeOnce sync.Once
@@ -105,6 +106,7 @@ func (n *Node) routes() http.Handler {
 		mux.Handle(method+" "+admin.Prefix, adminAPI)
 	}
 	mux.HandleFunc("GET /healthz", n.healthz)
+	mux.HandleFunc("GET /readyz", n.readyz)
 	mux.Handle("GET /metrics", metricsHandler(n))
 	if cfg.Debug.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -247,6 +249,7 @@ func (n *Node) Close(ctx context.Context) error {
 }
 
 func (n *Node) close(ctx context.Context) error {
+	n.draining.Store(true)
 	var errs []error
 	if n.http != nil {
 		if err := n.http.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
