@@ -47,6 +47,22 @@ type mediaPorts struct {
 
 // openMediaPorts opens the UDP port (one socket, or one per interface when bindIP is unspecified) and,
 // if asked, the ICE/TCP listener, and installs them in se with the network types they serve.
+// Which of the SFU's ports a PortError is about.
+const (
+	PortMediaUDP = "media UDP"
+	PortICETCP   = "ICE/TCP"
+)
+
+// PortError says which of the SFU's ports could not be opened, so that the caller can name the option
+// that sets it.
+type PortError struct {
+	Port string // PortMediaUDP or PortICETCP
+	Err  error
+}
+
+func (e *PortError) Error() string { return e.Err.Error() }
+func (e *PortError) Unwrap() error { return e.Err }
+
 func openMediaPorts(cfg Config, bindIP net.IP, se *webrtc.SettingEngine) (*mediaPorts, error) {
 	ports := &mediaPorts{}
 	if bindIP.IsUnspecified() {
@@ -57,13 +73,13 @@ func openMediaPorts(cfg Config, bindIP net.IP, se *webrtc.SettingEngine) (*media
 		multi, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback(), ice.UDPMuxFromPortWithNet(mediaNet),
 			ice.UDPMuxFromPortWithReadBufferSize(socketBufferSize), ice.UDPMuxFromPortWithWriteBufferSize(socketBufferSize))
 		if err != nil {
-			return nil, fmt.Errorf("sfu: open media UDP port %d on all interfaces: %w", cfg.UDPPort, err)
+			return nil, fmt.Errorf("sfu: open media UDP port %d on all interfaces: %w", cfg.UDPPort, &PortError{Port: PortMediaUDP, Err: err})
 		}
 		ports.udpMux, ports.udpAddr = multi, &net.UDPAddr{IP: bindIP, Port: cfg.UDPPort}
 	} else {
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: bindIP, Port: cfg.UDPPort})
 		if err != nil {
-			return nil, fmt.Errorf("sfu: open media UDP port %s: %w", net.JoinHostPort(cfg.BindIP, strconv.Itoa(cfg.UDPPort)), err)
+			return nil, fmt.Errorf("sfu: open media UDP port %s: %w", net.JoinHostPort(cfg.BindIP, strconv.Itoa(cfg.UDPPort)), &PortError{Port: PortMediaUDP, Err: err})
 		}
 		// Every publisher's packets arrive on this one socket, a keyframe's in one burst: the kernel's
 		// default receive buffer (~208 KB) overflows under a few simultaneous keyframes. The kernel caps
@@ -78,7 +94,7 @@ func openMediaPorts(cfg Config, bindIP net.IP, se *webrtc.SettingEngine) (*media
 		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: bindIP, Port: cfg.TCPPort})
 		if err != nil {
 			_ = ports.udpMux.Close()
-			return nil, fmt.Errorf("sfu: open ICE/TCP port %s: %w", net.JoinHostPort(cfg.BindIP, strconv.Itoa(cfg.TCPPort)), err)
+			return nil, fmt.Errorf("sfu: open ICE/TCP port %s: %w", net.JoinHostPort(cfg.BindIP, strconv.Itoa(cfg.TCPPort)), &PortError{Port: PortICETCP, Err: err})
 		}
 		ports.tcpLn = ln
 		ports.tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{

@@ -115,7 +115,7 @@ func (n *Node) startCluster() error {
 	defer cancel()
 	if err := reg.Start(ctx); err != nil {
 		_ = rdb.Close()
-		return fmt.Errorf("cluster: cannot register with Redis at %s: %w", redactURL(cc.RedisURL), err)
+		return fmt.Errorf("cluster.redis_url (-redis, HUDDLE_REDIS_URL): cannot register with Redis at %s: %w", redactURL(cc.RedisURL), err)
 	}
 	states, err := cluster.NewRoomStates(rdb, cluster.Config{Logger: n.log})
 	if err != nil {

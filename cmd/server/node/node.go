@@ -84,6 +84,14 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		if hooks != nil {
 			_ = hooks.Close(context.Background())
 		}
+		// Name the option to change: a port another program holds is the common start-up failure.
+		var pe *sfu.PortError
+		if errors.As(err, &pe) && pe.Port == sfu.PortMediaUDP {
+			return nil, fmt.Errorf("node: media.udp_port %d (-udp-port): %w", cfg.Media.UDPPort, err)
+		}
+		if errors.As(err, &pe) && pe.Port == sfu.PortICETCP {
+			return nil, fmt.Errorf("node: media.tcp_port %d (-tcp-port; media.ice_tcp: false turns ICE/TCP off): %w", cfg.Media.TCPPort, err)
+		}
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	sigCfg := signaling.Config{Logger: log.With("component", "signaling"), Keys: keys, DevTrustLoopback: cfg.DevMode(), Rooms: cfg.Rooms,
