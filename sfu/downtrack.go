@@ -168,7 +168,7 @@ func (d *DownTrack) writeRTP(p *packet, now int64) (packets, bytes int) {
 		d.active = b
 		d.fwd.restart()
 	}
-	switched := false
+	switched, started := false, false
 	switch d.fwd.decide(p.layer, p.header.SequenceNumber, p.keyframe) {
 	case drop:
 		d.mu.Unlock()
@@ -182,12 +182,17 @@ func (d *DownTrack) writeRTP(p *packet, now int64) (packets, bytes int) {
 		}
 		return 0, 0
 	case forwardStart:
-		switched = d.fwd.current != p.layer
+		// A change of layer, not the first start (nothing was forwarded before).
+		switched = d.fwd.current != p.layer && d.fwd.current != noLayer
+		started = d.fwd.current == noLayer
 		d.fwd.start(p.layer, p.header.SequenceNumber, p.header.Timestamp, p.vp8Fields(), now)
 		d.current.Store(layer)
 	}
 	ok := d.sendLocked(b, p, now)
 	if switched {
+		d.receiver.counters.layerSwitches.Add(1)
+	}
+	if switched || started {
 		d.changed()
 	}
 	if !ok {
@@ -351,6 +356,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			case *rtcp.TransportLayerNack:
 				for _, pair := range p.Nacks {
 					pair.Range(func(seq uint16) bool {
+						d.receiver.counters.nacked.Add(1)
 						d.retransmit(&rtx, seq)
 						return true
 					})

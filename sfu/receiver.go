@@ -333,6 +333,7 @@ func (r *Receiver) requestKeyframe(layer int) {
 	if r.publisher == nil {
 		return
 	}
+	r.counters.keyframeRequests.Add(1)
 	if err := r.publisher.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}}); err != nil {
 		r.log.Debug("keyframe request failed", "err", err, "rid", l.rid)
 	}

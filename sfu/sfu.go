@@ -51,6 +51,10 @@ type SFU struct {
 type counters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
 	retransmitted                            atomic.Uint64 // packets resent to answer subscribers' NACKs
+	nacked                                   atomic.Uint64 // packets subscribers asked for again (NACK)
+	keyframeRequests                         atomic.Uint64 // PLIs sent to publishers (after the throttle)
+	layerSwitches                            atomic.Uint64 // a subscriber's forwarded layer changed
+	pauses                                   atomic.Uint64 // a subscriber's video paused (bandwidth or asked)
 }
 
 // New opens the media UDP port and prepares the pion API.
@@ -167,6 +171,10 @@ type Stats struct {
 	PacketsIn, PacketsOut       uint64
 	BytesIn, BytesOut           uint64
 	Retransmitted               uint64 // packets resent from the cache to answer NACKs
+	NACKed                      uint64 // packets subscribers asked for again
+	KeyframeRequests            uint64 // PLIs sent to publishers
+	LayerSwitches               uint64 // changes of the layer forwarded to a subscriber
+	Pauses                      uint64 // times a subscriber's video was paused
 }
 
 // Stats reads the counters and counts rooms, participants and tracks. It takes each room's lock
@@ -182,7 +190,9 @@ func (s *SFU) Stats() Stats {
 		Rooms:     len(rooms),
 		PacketsIn: s.counters.packetsIn.Load(), BytesIn: s.counters.bytesIn.Load(),
 		PacketsOut: s.counters.packetsOut.Load(), BytesOut: s.counters.bytesOut.Load(),
-		Retransmitted: s.counters.retransmitted.Load(),
+		Retransmitted: s.counters.retransmitted.Load(), NACKed: s.counters.nacked.Load(),
+		KeyframeRequests: s.counters.keyframeRequests.Load(), LayerSwitches: s.counters.layerSwitches.Load(),
+		Pauses: s.counters.pauses.Load(),
 	}
 	for _, r := range rooms {
 		r.addStats(&st)

@@ -266,6 +266,9 @@ func (s *subscriber) reportState(trackID string, sub *subscription, a allocation
 	if sub.alloc.sentValid && sub.alloc.sent == st {
 		return
 	}
+	if st.Paused && !(sub.alloc.sentValid && sub.alloc.sent.Paused) {
+		sub.downTrack.receiver.counters.pauses.Add(1)
+	}
 	sub.alloc.sent, sub.alloc.sentValid = st, true
 	s.p.events.StreamStateChanged(trackID, st)
 }

@@ -111,6 +111,7 @@ func handlerFor(typ string) func(*Session, protocol.Envelope) *protocol.Error {
 }
 
 func (s *Session) handleJoin(env protocol.Envelope) bool {
+	arrived := time.Now()
 	if s.media != nil {
 		s.sendError(env.ID, protocol.Errorf(protocol.CodeAlreadyJoined, "this socket already joined room %q", s.room.name))
 		return true
@@ -168,6 +169,7 @@ func (s *Session) handleJoin(env protocol.Envelope) bool {
 			return true
 		}
 		s.log.Info("session joined", "name", s.name, "identity", s.identity, "role", s.role, "grants", s.grants().String(), "dev", a.Dev)
+		s.srv.cfg.Observer.Joined(time.Since(arrived))
 		return true
 	}
 }

@@ -19,6 +19,8 @@ import (
 
 // Config tunes the control plane. Zero values take the defaults in PROTOCOL.md.
 type Config struct {
+	// Observer is told of joins and errors for the node's metrics (observer.go); nil: nobody.
+	Observer   Observer
 	ICEServers []protocol.ICEServer // handed to clients in `joined` when ICEIssuer is nil
 	// ICEIssuer issues each session ICE servers with credentials of its own (TURN) and revokes them
 	// when it ends; nil: ICEServers for everyone.
@@ -54,6 +56,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.Observer == nil {
+		c.Observer = noObserver{}
+	}
 	if c.JoinTimeout == 0 {
 		c.JoinTimeout = 30 * time.Second
 	}

@@ -219,6 +219,7 @@ func (s *Session) reply(typ, id string, data any) {
 
 func (s *Session) sendError(id string, e *protocol.Error) {
 	s.log.Debug("error sent to client", "code", e.Code, "message", e.Message, "participant", s.participantID)
+	s.srv.cfg.Observer.ErrorSent(e.Code)
 	s.reply(protocol.TypeError, id, e)
 }
 

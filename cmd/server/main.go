@@ -74,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cfg.Version = version
 	// GOMAXPROCS follows the load unless the operator set it (see procs.go).
 	adaptiveProcs := cfg.Media.AdaptiveProcs && os.Getenv("GOMAXPROCS") == ""
 	log, err := cfg.Log.NewLogger(os.Stderr)

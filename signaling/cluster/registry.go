@@ -25,6 +25,8 @@ type Registry struct {
 
 	nudge   chan struct{} // asks the heartbeat goroutine for an early beat
 	outages atomic.Int64  // see Outages
+	rttNs   atomic.Int64  // the last heartbeat's round trip to Redis (RedisHealth)
+	failed  atomic.Uint64 // heartbeats that failed (RedisHealth)
 
 	mu       sync.Mutex
 	self     NodeInfo
@@ -35,6 +37,12 @@ type Registry struct {
 	left     bool
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the heartbeat goroutine ends
+}
+
+// RedisHealth returns the last heartbeat's round trip to Redis (one script call) and how many
+// heartbeats failed so far, for the node's metrics.
+func (r *Registry) RedisHealth() (lastRTT time.Duration, failures uint64) {
+	return time.Duration(r.rttNs.Load()), r.failed.Load()
 }
 
 // Outages counts the times the heartbeat got through to Redis again after failing.
@@ -306,11 +314,14 @@ func (r *Registry) beat(ctx context.Context) error {
 	args = append(args, r.self.ID, info, r.cfg.NodeTTL.Milliseconds(), r.k.room(""), r.k.roomMembers(""), len(owned))
 	args = append(args, owned...)
 	args = append(args, released...)
+	sent := time.Now()
 	res, err := heartbeatScript.Run(ctx, r.rdb, []string{r.k.node(r.self.ID), r.k.nodes(), r.k.nodeRooms(r.self.ID)}, args...).Slice()
 	if err != nil {
+		r.failed.Add(1)
 		r.setHealthy(false)
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
+	r.rttNs.Store(int64(time.Since(sent)))
 	recovering, kept, lost, err := parseHeartbeat(res)
 	if err != nil {
 		r.setHealthy(false)

@@ -23,6 +23,8 @@ import (
 // Config is everything a node can be told. The zero-config default (DefaultConfig) is a single local
 // node on loopback; configs/server.yaml documents every field.
 type Config struct {
+	// Version is the build's version, for /metrics (set by the binary, not read from a file).
+	Version string `yaml:"-"`
 	// HTTP is where the web client, the WebSocket endpoint (/ws) and /healthz are served.
 	HTTP HTTPConfig `yaml:"http"`
 	// Media is the WebRTC media plane.

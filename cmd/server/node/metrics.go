@@ -11,19 +11,25 @@ import (
 // Metric names the load tester and dashboards read. The media counters are read from the SFU at scrape
 // time, so the forwarding path pays nothing for them.
 const (
-	MetricPacketsIn     = "huddle_media_packets_in_total"
-	MetricPacketsOut    = "huddle_media_packets_out_total"
-	MetricBytesIn       = "huddle_media_bytes_in_total"
-	MetricBytesOut      = "huddle_media_bytes_out_total"
-	MetricRetransmitted = "huddle_media_retransmitted_packets_total"
-	MetricRooms         = "huddle_rooms"
-	MetricParticipants  = "huddle_participants"
-	MetricTracks        = "huddle_tracks"
-	MetricSessions      = "huddle_signaling_sessions"
-	MetricCPUSeconds    = "process_cpu_seconds_total" // from the process collector
+	MetricPacketsIn        = "huddle_media_packets_in_total"
+	MetricPacketsOut       = "huddle_media_packets_out_total"
+	MetricBytesIn          = "huddle_media_bytes_in_total"
+	MetricBytesOut         = "huddle_media_bytes_out_total"
+	MetricRetransmitted    = "huddle_media_retransmitted_packets_total"
+	MetricRooms            = "huddle_rooms"
+	MetricParticipants     = "huddle_participants"
+	MetricTracks           = "huddle_tracks"
+	MetricSessions         = "huddle_signaling_sessions"
+	MetricCPUSeconds       = "process_cpu_seconds_total" // from the process collector
+	MetricNACKed           = "huddle_media_nacked_packets_total"
+	MetricKeyframeRequests = "huddle_media_keyframe_requests_total"
+	MetricLayerSwitches    = "huddle_media_layer_switches_total"
+	MetricPauses           = "huddle_media_pauses_total"
 	// Cluster mode only.
 	MetricClusterRegistered = "huddle_cluster_registered"  // 1 while the node is registered in Redis
 	MetricClusterOwnedRooms = "huddle_cluster_owned_rooms" // rooms this node holds the claim of
+	MetricRedisRoundTrip    = "huddle_redis_heartbeat_seconds"
+	MetricRedisErrors       = "huddle_redis_errors_total"
 )
 
 // nodeCollector turns the node's own counters into Prometheus metrics on every scrape.
@@ -43,6 +49,12 @@ func newNodeCollector(n *Node) *nodeCollector {
 		MetricParticipants:      "Participants in this node's rooms.",
 		MetricTracks:            "Published tracks on this node.",
 		MetricSessions:          "Open signalling sessions.",
+		MetricNACKed:            "RTP packets subscribers asked for again (NACK).",
+		MetricKeyframeRequests:  "Keyframe requests (PLI) sent to publishers, after the per-layer throttle.",
+		MetricLayerSwitches:     "Changes of the simulcast layer forwarded to a subscriber.",
+		MetricPauses:            "Times a subscriber's video was paused (for bandwidth or on request).",
+		MetricRedisRoundTrip:    "Cluster mode: the last heartbeat's round trip to Redis, in seconds.",
+		MetricRedisErrors:       "Cluster mode: heartbeats to Redis that failed.",
 		MetricClusterRegistered: "Cluster mode: 1 while this node is registered in Redis (heart-beating), else 0.",
 		MetricClusterOwnedRooms: "Cluster mode: rooms this node owns (holds the claim of).",
 	}
@@ -75,6 +87,10 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(MetricBytesIn, st.BytesIn)
 	counter(MetricBytesOut, st.BytesOut)
 	counter(MetricRetransmitted, st.Retransmitted)
+	counter(MetricNACKed, st.NACKed)
+	counter(MetricKeyframeRequests, st.KeyframeRequests)
+	counter(MetricLayerSwitches, st.LayerSwitches)
+	counter(MetricPauses, st.Pauses)
 	gauge(MetricRooms, st.Rooms)
 	gauge(MetricParticipants, st.Participants)
 	gauge(MetricTracks, st.Tracks)
@@ -86,6 +102,9 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(MetricClusterRegistered, registered)
 		gauge(MetricClusterOwnedRooms, len(cl.registry.Owned()))
+		rtt, failures := cl.registry.RedisHealth()
+		ch <- prometheus.MustNewConstMetric(c.descs[MetricRedisRoundTrip], prometheus.GaugeValue, rtt.Seconds())
+		counter(MetricRedisErrors, failures)
 	}
 }
 
@@ -94,5 +113,6 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 func metricsHandler(n *Node) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newNodeCollector(n), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	n.ops.register(reg, n.cfg.Version)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/huddlehq/huddle/cmd/server/node"
 )
 
@@ -84,5 +88,63 @@ func TestPprofOptIn(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = n.Close(ctx)
 		cancel()
+	}
+}
+
+// scrapeFamilies reads /metrics as Prometheus text: it must parse.
+func scrapeFamilies(t *testing.T, n *node.Node) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(n.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics is not Prometheus text: %v", err)
+	}
+	return families
+}
+
+// TestOpsMetrics: after a short call with a refused request, /metrics parses as Prometheus text, the
+// join histogram counted both joins, the refused request's code is counted, the keyframe requests
+// moved, the media event counters are served and the build is described.
+func TestOpsMetrics(t *testing.T) {
+	n := startNode(t)
+	pub := join(t, n, "ops", "pub", true)
+	sub := join(t, n, "ops", "sub", true)
+	ids := pub.publish()
+	eventually(t, 10*time.Second, "media at the subscriber", func() bool { return sub.packets(ids[1]) > 20 })
+	// A request the server refuses (nobody has that id): its error code is counted.
+	if err := sub.c.Spotlight(context.Background(), "Pnobody"); err == nil {
+		t.Fatal("spotlight on nobody was accepted")
+	}
+
+	f := scrapeFamilies(t, n)
+	if h := f[node.MetricJoinSeconds].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() != 2 {
+		t.Errorf("%s: %v, want 2 joins observed", node.MetricJoinSeconds, h)
+	}
+	var errs float64
+	for _, m := range f[node.MetricSignalingErrors].GetMetric() {
+		errs += m.GetCounter().GetValue()
+		if code := m.GetLabel()[0].GetValue(); code == "" {
+			t.Errorf("%s with an empty code", node.MetricSignalingErrors)
+		}
+	}
+	if errs < 1 {
+		t.Errorf("%s counted no error after a refused request", node.MetricSignalingErrors)
+	}
+	if v := f[node.MetricKeyframeRequests].GetMetric(); len(v) != 1 || v[0].GetCounter().GetValue() < 1 {
+		t.Errorf("%s = %v, want at least the subscriber's first keyframe request", node.MetricKeyframeRequests, v)
+	}
+	info := f[node.MetricBuildInfo].GetMetric()
+	if len(info) != 1 || info[0].GetGauge().GetValue() != 1 || len(info[0].GetLabel()) != 2 {
+		t.Errorf("%s = %v, want one series with version and goversion", node.MetricBuildInfo, info)
+	}
+	for _, name := range []string{node.MetricNACKed, node.MetricLayerSwitches, node.MetricPauses} {
+		if _, ok := f[name]; !ok {
+			t.Errorf("%s not served", name)
+		}
 	}
 }

@@ -49,6 +49,7 @@ type Node struct {
 	leaving   atomic.Bool    // the node is leaving the cluster (Close)
 	draining  atomic.Bool    // Drain or Close began: /readyz says unready
 	cpu       CPUMeter
+	ops       *opsMetrics // joins, errors and the build, for /metrics
 
 	closeOnce sync.Once
 	closeErr  error
@@ -99,7 +100,9 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 	if hooks != nil {
 		sigCfg.Webhooks = hooks // a nil *Notifier in the interface would not be nil
 	}
-	return &Node{cfg: cfg, log: log, sfu: media, keys: keys, webhooks: hooks, sigCfg: sigCfg, httpTLS: httpTLS, turnTLS: turnTLS}, nil
+	ops := newOpsMetrics()
+	sigCfg.Observer = ops
+	return &Node{cfg: cfg, log: log, sfu: media, keys: keys, webhooks: hooks, sigCfg: sigCfg, httpTLS: httpTLS, turnTLS: turnTLS, ops: ops}, nil
 }
 
 // routes builds the HTTP endpoints around the control plane.
