@@ -78,7 +78,7 @@ func (r *Room) publish(rcv *Receiver) {
 	}
 	r.mu.Unlock()
 
-	r.log.Info("track published", "track", info.ID, "participant", info.ParticipantID, "kind", info.Kind,
+	r.log.Debug("track published", "track", info.ID, "participant", info.ParticipantID, "kind", info.Kind,
 		"source", info.Source, "codec", info.Codec)
 	for _, s := range subs {
 		s.add(rcv)

@@ -52,6 +52,7 @@ func (s *Session) TrackPublished(t sfu.TrackInfo) {
 	allowed := s.state.grants.CanPublish(string(t.Source))
 	m := s.state.media
 	s.state.mu.Unlock()
+	s.log.Info("track published", "track", t.ID, "kind", t.Kind, "source", t.Source, "codec", t.Codec, "layers", len(t.Layers))
 	s.srv.notify(s.trackHook(webhook.TrackPublished, t))
 	if !allowed && m != nil {
 		// An admin revoked the grant after the offer was accepted but before media flowed, so the revocation
@@ -76,6 +77,7 @@ func (s *Session) TrackUnpublished(t sfu.TrackInfo) {
 	delete(s.state.blocked, t.ID)
 	s.state.mu.Unlock()
 	if mine {
+		s.log.Info("track unpublished", "track", t.ID, "source", t.Source)
 		s.srv.notify(s.trackHook(webhook.TrackUnpublished, t))
 	}
 }

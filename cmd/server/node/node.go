@@ -170,6 +170,8 @@ func (n *Node) Start() error {
 		}
 		n.sigCfg.Cluster = n.signalingCluster()
 	}
+	// Every session's lines (join, leave, publish) name the node, so an admin can follow a call across nodes.
+	n.sigCfg.Logger = n.sigCfg.Logger.With("node", n.nodeID())
 	n.signaling = signaling.New(signaling.SFUMedia{SFU: n.sfu}, n.sigCfg)
 	n.http = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, ConnContext: markTLSConn,
 		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
