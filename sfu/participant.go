@@ -198,6 +198,39 @@ func (p *Participant) Published() []TrackInfo {
 	return out
 }
 
+// LayerRate is one layer of a published track as it arrives now: its rid ("" without simulcast) and
+// measured bitrate (0 while it does not flow).
+type LayerRate struct {
+	RID string
+	Bps int
+}
+
+// Rates returns, per published track id, each layer's measured bitrate, lowest layer first. For the
+// admin's status page; it reads the receivers' smoothed meters, not the media path.
+func (p *Participant) Rates() map[string][]LayerRate {
+	p.mu.Lock()
+	rcvs := make([]*Receiver, 0, len(p.published))
+	for _, rcv := range p.published {
+		rcvs = append(rcvs, rcv)
+	}
+	p.mu.Unlock()
+	out := make(map[string][]LayerRate, len(rcvs))
+	var bps [maxLayers]int
+	for _, rcv := range rcvs {
+		n := rcv.layerCount()
+		rcv.layerBitrates(bps[:n])
+		rates := make([]LayerRate, n)
+		for i := range rates {
+			rates[i].Bps = bps[i]
+			if i < len(rcv.info.Layers) {
+				rates[i].RID = rcv.info.Layers[i].RID
+			}
+		}
+		out[rcv.info.ID] = rates
+	}
+	return out
+}
+
 // Unpublish stops forwarding one of the participant's tracks to everyone.
 func (p *Participant) Unpublish(trackID string) error {
 	rcv, err := p.publishedReceiver("unpublish", trackID)

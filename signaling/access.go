@@ -147,11 +147,16 @@ func (s *Session) info() admin.ParticipantInfo {
 	p := admin.ParticipantInfo{ID: s.participantID, Identity: s.identity, Name: s.name, Role: s.role,
 		Grants: grants, Hidden: s.hidden, JoinedAt: s.joinedAt.UTC(), Tracks: []admin.TrackInfo{}}
 	if m != nil {
-		tracks := m.Published()
+		tracks, rates := m.Published(), m.Rates()
 		slices.SortFunc(tracks, func(a, b sfu.TrackInfo) int { return strings.Compare(a.ID, b.ID) })
 		for _, t := range tracks {
-			p.Tracks = append(p.Tracks, admin.TrackInfo{ID: t.ID, Kind: t.Kind, Source: string(t.Source),
-				Muted: t.Muted, Blocked: blocked[t.ID], Simulcast: t.Simulcast, Codec: t.Codec})
+			info := admin.TrackInfo{ID: t.ID, Kind: t.Kind, Source: string(t.Source),
+				Muted: t.Muted, Blocked: blocked[t.ID], Simulcast: t.Simulcast, Codec: t.Codec}
+			for _, l := range rates[t.ID] {
+				info.BitrateBps += l.Bps
+				info.Layers = append(info.Layers, admin.LayerRate{RID: l.RID, BitrateBps: l.Bps})
+			}
+			p.Tracks = append(p.Tracks, info)
 		}
 	}
 	return p

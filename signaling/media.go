@@ -38,6 +38,8 @@ type MediaParticipant interface {
 	Block(trackID string, blocked bool) error
 	// Published returns the participant's published tracks; safe from any goroutine.
 	Published() []sfu.TrackInfo
+	// Rates returns each published track's layers and their measured bitrates; safe from any goroutine.
+	Rates() map[string][]sfu.LayerRate
 	Close()
 }
 

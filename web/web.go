@@ -108,6 +108,17 @@ func Handler() http.Handler {
 	})
 }
 
+// StatusPage serves the admins' status page (static/admin/status.html) for GET /admin/. The page holds
+// no data: it asks the admin API, with the admin's token, from the browser.
+func StatusPage() http.Handler {
+	files := Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/admin/status.html"
+		files.ServeHTTP(w, r2)
+	})
+}
+
 // contentETags hashes every embedded file once. Embedded files have no
 // modification time, so without an ETag the browser could not revalidate.
 func contentETags(fsys fs.FS) map[string]string {

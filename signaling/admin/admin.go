@@ -107,6 +107,28 @@ type TrackInfo struct {
 	Blocked   bool   `json:"blocked"` // muted by a moderator; its publisher cannot unmute it
 	Simulcast bool   `json:"simulcast,omitempty"`
 	Codec     string `json:"codec,omitempty"`
+	// BitrateBps is what arrives of the track now (all its layers), Layers each layer's share; both
+	// measured on the room's node (0 and none for a participant listed from another node).
+	BitrateBps int         `json:"bitrateBps"`
+	Layers     []LayerRate `json:"layers,omitempty"`
+}
+
+// LayerRate is one simulcast layer of a track and its measured bitrate ("" rid without simulcast).
+type LayerRate struct {
+	RID        string `json:"rid"`
+	BitrateBps int    `json:"bitrateBps"`
+}
+
+// NodeStatus is one node of the deployment as the status page shows it.
+type NodeStatus struct {
+	ID           string    `json:"id"`
+	Region       string    `json:"region,omitempty"`
+	Rooms        int       `json:"rooms"`
+	Participants int       `json:"participants"`
+	Tracks       int       `json:"tracks"`
+	CPU          float64   `json:"cpu"` // share of the node's CPU in use, 0..1
+	Draining     bool      `json:"draining"`
+	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 // MuteRequest names the tracks to mute: TrackID, or every track of Source.

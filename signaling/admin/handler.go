@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,9 @@ type Config struct {
 	TrustLoopback bool
 	// PublicURL is the base of join links (e.g. https://meet.example.org); empty: http://<request Host>.
 	PublicURL string
-	Logger    *slog.Logger
+	// Nodes lists the deployment's nodes and their load (GET /admin/v1/nodes); nil: the route says 404.
+	Nodes  func(ctx context.Context) ([]NodeStatus, error)
+	Logger *slog.Logger
 }
 
 // handler serves the routes of the API.
@@ -52,6 +55,7 @@ func NewHandler(cfg Config) http.Handler {
 		fn      func(http.ResponseWriter, *http.Request, caller) error
 	}{
 		{"GET /admin/v1/rooms", h.listRooms},
+		{"GET /admin/v1/nodes", h.listNodes},
 		{"POST /admin/v1/rooms", h.createRoom},
 		{"GET /admin/v1/rooms/{room}", h.getRoom},
 		{"DELETE /admin/v1/rooms/{room}", h.closeRoom},
@@ -127,6 +131,24 @@ func (h *handler) authenticate(r *http.Request) (caller, int, *auth.Error) {
 // forbidRoom is the error of a room-scoped admin reaching beyond its room.
 func forbidRoom(who caller, room string) error {
 	return auth.Errorf(auth.CodeInsufficientGrant, "the token's admin grant is for room %q, not %q", who.room, room)
+}
+
+// listNodes answers GET /admin/v1/nodes: every node with its load; an admin token limited to one room
+// may not see the deployment.
+func (h *handler) listNodes(w http.ResponseWriter, r *http.Request, who caller) error {
+	if who.room != "" {
+		writeError(w, http.StatusForbidden, auth.CodeInsufficientGrant, "a token for one room cannot list the nodes")
+		return nil
+	}
+	if h.cfg.Nodes == nil {
+		writeError(w, http.StatusNotFound, CodeNotFound, "this server does not list nodes")
+		return nil
+	}
+	nodes, err := h.cfg.Nodes(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes})
 }
 
 func (h *handler) listRooms(w http.ResponseWriter, r *http.Request, who caller) error {

@@ -112,7 +112,7 @@ func (n *Node) routes() http.Handler {
 	mux.Handle("GET /ws", n.signaling)
 	mux.HandleFunc("POST "+signaling.InvitePath, n.signaling.ServeInvite) // a host invites before joining
 	adminAPI := admin.NewHandler(admin.Config{Directory: n.signaling, Keys: n.keys, TrustLoopback: cfg.DevMode(),
-		PublicURL: cfg.HTTP.PublicURL, Logger: n.log.With("component", "admin")})
+		PublicURL: cfg.HTTP.PublicURL, Nodes: n.nodes, Logger: n.log.With("component", "admin")})
 	for _, method := range []string{"GET", "POST", "PUT", "DELETE"} { // with methods, so as not to clash with GET /
 		mux.Handle(method+" "+admin.Prefix, adminAPI)
 	}
@@ -125,6 +125,7 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
+	mux.Handle("GET /admin/{$}", web.StatusPage()) // the admins' status page; its data comes from the API
 	mux.Handle("GET /", web.Handler())
 	return hsts(mux, cfg.TLS.HSTSMaxAge)
 }

@@ -1,8 +1,13 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/huddlehq/huddle/signaling/admin"
 )
 
 // Readiness (GET /readyz) is what a load balancer asks before sending the node new rooms: not
@@ -34,4 +39,24 @@ func (n *Node) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": "ready"})
+}
+
+// nodes lists the deployment's nodes for the admin API's status page: every registered node in cluster
+// mode (their load as of their last heartbeat), else this one now.
+func (n *Node) nodes(ctx context.Context) ([]admin.NodeStatus, error) {
+	if n.cluster == nil {
+		st := n.sfu.Stats()
+		return []admin.NodeStatus{{ID: n.nodeID(), Rooms: st.Rooms, Participants: st.Participants, Tracks: st.Tracks,
+			CPU: n.cpu.Share(), Draining: n.draining.Load(), UpdatedAt: time.Now().UTC()}}, nil
+	}
+	infos, err := n.cluster.registry.Nodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("nodes: %w", err)
+	}
+	out := make([]admin.NodeStatus, 0, len(infos))
+	for _, i := range infos {
+		out = append(out, admin.NodeStatus{ID: i.ID, Region: i.Region, Rooms: i.Load.Rooms, Participants: i.Load.Participants,
+			Tracks: i.Load.Tracks, CPU: i.Load.CPU, Draining: i.Draining, UpdatedAt: i.UpdatedAt})
+	}
+	return out, nil
 }
