@@ -48,7 +48,7 @@ func (fakeParticipant) Unpublish(string) error                                  
 func (fakeParticipant) SetSubscriptionSettings(string, sfu.SubscriptionSettings) error { return nil }
 func (fakeParticipant) Block(string, bool) error                                       { return sfu.ErrUnknownTrack }
 func (fakeParticipant) Published() []sfu.TrackInfo                                     { return nil }
-func (fakeParticipant) Rates() map[string][]sfu.LayerRate                               { return nil }
+func (fakeParticipant) Rates() map[string][]sfu.LayerRate                              { return nil }
 func (fakeParticipant) Close()                                                         {}
 
 // testKeys is the keyring of the keyed test servers.
