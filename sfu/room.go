@@ -185,6 +185,24 @@ func (r *Room) addStats(st *Stats) {
 	r.mu.Unlock()
 }
 
+// appendLinks adds each participant's downlink (its subscriber's bandwidth estimate and reported loss).
+func (r *Room) appendLinks(dst []LinkStat) []LinkStat {
+	r.mu.Lock()
+	subs := make([]*subscriber, 0, len(r.participants))
+	for _, p := range r.participants {
+		if p.sub != nil {
+			subs = append(subs, p.sub)
+		}
+	}
+	r.mu.Unlock()
+	for _, s := range subs {
+		if s.bwe != nil {
+			dst = append(dst, LinkStat{EstimateBps: s.bwe.Target(), Loss: s.bwe.Loss()})
+		}
+	}
+	return dst
+}
+
 // hasTrack reports whether a track is published in the room.
 func (r *Room) hasTrack(id string) bool {
 	r.mu.Lock()

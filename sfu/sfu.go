@@ -177,6 +177,29 @@ type Stats struct {
 	Pauses                      uint64 // times a subscriber's video was paused
 }
 
+// LinkStat is one participant's downlink as the SFU sees it: the bandwidth estimate it spends on the
+// participant's tracks and the share of packets the participant reported lost.
+type LinkStat struct {
+	EstimateBps int
+	Loss        float64 // 0..1
+}
+
+// Links returns every participant's downlink, for the node's metrics. It takes each room's lock briefly
+// and each estimator's, never the media path's.
+func (s *SFU) Links() []LinkStat {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	var out []LinkStat
+	for _, r := range rooms {
+		out = r.appendLinks(out)
+	}
+	return out
+}
+
 // Stats reads the counters and counts rooms, participants and tracks. It takes each room's lock
 // briefly, never the media path's.
 func (s *SFU) Stats() Stats {

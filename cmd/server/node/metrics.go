@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/huddlehq/huddle/sfu"
 )
 
 // Metric names the load tester and dashboards read. The media counters are read from the SFU at scrape
@@ -25,6 +27,9 @@ const (
 	MetricKeyframeRequests = "huddle_media_keyframe_requests_total"
 	MetricLayerSwitches    = "huddle_media_layer_switches_total"
 	MetricPauses           = "huddle_media_pauses_total"
+	// Distributions over the participants connected now (rebuilt at each scrape).
+	MetricDownlinkEstimate = "huddle_downlink_estimate_bps"
+	MetricDownlinkLoss     = "huddle_downlink_loss_ratio"
 	// Cluster mode only.
 	MetricClusterRegistered = "huddle_cluster_registered"  // 1 while the node is registered in Redis
 	MetricClusterOwnedRooms = "huddle_cluster_owned_rooms" // rooms this node holds the claim of
@@ -53,6 +58,8 @@ func newNodeCollector(n *Node) *nodeCollector {
 		MetricKeyframeRequests:  "Keyframe requests (PLI) sent to publishers, after the per-layer throttle.",
 		MetricLayerSwitches:     "Changes of the simulcast layer forwarded to a subscriber.",
 		MetricPauses:            "Times a subscriber's video was paused (for bandwidth or on request).",
+		MetricDownlinkEstimate:  "Participants connected now by their downlink's bandwidth estimate (bits per second).",
+		MetricDownlinkLoss:      "Participants connected now by the share of packets they report lost.",
 		MetricRedisRoundTrip:    "Cluster mode: the last heartbeat's round trip to Redis, in seconds.",
 		MetricRedisErrors:       "Cluster mode: heartbeats to Redis that failed.",
 		MetricClusterRegistered: "Cluster mode: 1 while this node is registered in Redis (heart-beating), else 0.",
@@ -95,6 +102,12 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(MetricParticipants, st.Participants)
 	gauge(MetricTracks, st.Tracks)
 	gauge(MetricSessions, sig.Sessions)
+	links := c.n.sfu.Links()
+	// Buckets: from a phone on a weak cell to a fast office link; from no loss to a call that breaks up.
+	ch <- distribution(c.descs[MetricDownlinkEstimate], links, []float64{150e3, 300e3, 600e3, 1e6, 2e6, 4e6, 8e6},
+		func(l sfu.LinkStat) float64 { return float64(l.EstimateBps) })
+	ch <- distribution(c.descs[MetricDownlinkLoss], links, []float64{0.001, 0.01, 0.02, 0.05, 0.1, 0.2},
+		func(l sfu.LinkStat) float64 { return l.Loss })
 	if cl := c.n.cluster; cl != nil {
 		registered := 0
 		if cl.registry.Healthy() {
@@ -106,6 +119,22 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.descs[MetricRedisRoundTrip], prometheus.GaugeValue, rtt.Seconds())
 		counter(MetricRedisErrors, failures)
 	}
+}
+
+// distribution is a histogram of value over the links as they are now.
+func distribution(desc *prometheus.Desc, links []sfu.LinkStat, bounds []float64, value func(sfu.LinkStat) float64) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(bounds))
+	var sum float64
+	for _, l := range links {
+		v := value(l)
+		sum += v
+		for _, b := range bounds {
+			if v <= b {
+				buckets[b]++
+			}
+		}
+	}
+	return prometheus.MustNewConstHistogram(desc, uint64(len(links)), sum, buckets)
 }
 
 // metricsHandler serves /metrics from a registry of the node's own (no package-level registry, so

@@ -142,7 +142,10 @@ func TestOpsMetrics(t *testing.T) {
 	if len(info) != 1 || info[0].GetGauge().GetValue() != 1 || len(info[0].GetLabel()) != 2 {
 		t.Errorf("%s = %v, want one series with version and goversion", node.MetricBuildInfo, info)
 	}
-	for _, name := range []string{node.MetricNACKed, node.MetricLayerSwitches, node.MetricPauses} {
+	if h := f[node.MetricDownlinkEstimate].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() != 2 || h[0].GetHistogram().GetSampleSum() <= 0 {
+		t.Errorf("%s = %v, want both participants' downlink estimates", node.MetricDownlinkEstimate, h)
+	}
+	for _, name := range []string{node.MetricNACKed, node.MetricLayerSwitches, node.MetricPauses, node.MetricDownlinkLoss} {
 		if _, ok := f[name]; !ok {
 			t.Errorf("%s not served", name)
 		}
