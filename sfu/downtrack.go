@@ -42,6 +42,13 @@ type DownTrack struct {
 	// short of bandwidth): meanwhile the best layer that flows is forwarded, not nothing.
 	want atomic.Int32
 
+	// The round trip to the subscriber, from its receiver reports: the last few sender reports (NTP
+	// middle 32 bits, when built; a report echoes the one it got last, which may not be our newest) and
+	// the last round trip measured (0: none yet). For the node's metrics.
+	srSent [4]sentReport
+	srNext atomic.Uint32
+	rttNs  atomic.Int64
+
 	mu      sync.Mutex
 	active  *binding // the binding forwarding last (re)started on; a new one restarts on a keyframe
 	fwd     forwarder
@@ -349,6 +356,8 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			switch p := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.receiver.requestKeyframe(int(d.current.Load()))
+			case *rtcp.ReceiverReport:
+				d.onReceiverReport(p.Reports, time.Now())
 			case *rtcp.TransportLayerCC:
 				if d.bwe != nil {
 					d.bwe.OnFeedback(p, time.Now())
@@ -441,14 +450,57 @@ func (d *DownTrack) senderReport(now time.Time) *rtcp.SenderReport {
 		elapsed = 0
 	}
 	rtpNow := sr.rtp + uint32(uint64(elapsed)*uint64(d.fwd.clockRate)/1e9) + tsOffset
+	ntp := addNTP(sr.ntp, time.Duration(elapsed))
+	d.noteSenderReport(uint32(ntp>>16), now)
 	return &rtcp.SenderReport{
 		SSRC:        b.ssrc,
-		NTPTime:     addNTP(sr.ntp, time.Duration(elapsed)),
+		NTPTime:     ntp,
 		RTPTime:     rtpNow,
 		PacketCount: packets,
 		OctetCount:  octets,
 	}
 }
+
+// onReceiverReport measures the round trip from a report block about this track that echoes our last
+// sender report (RFC 3550 6.4.1: now - sent - the receiver's delay since it got it).
+func (d *DownTrack) onReceiverReport(reports []rtcp.ReceptionReport, now time.Time) {
+	b := d.bound.Load()
+	if b == nil {
+		return
+	}
+	for _, r := range reports {
+		if r.SSRC != b.ssrc || r.LastSenderReport == 0 {
+			continue
+		}
+		for i := range d.srSent {
+			sr := &d.srSent[i]
+			if sr.mid.Load() != r.LastSenderReport {
+				continue
+			}
+			delay := time.Duration(uint64(r.Delay) * uint64(time.Second) >> 16)
+			if rtt := now.Sub(time.Unix(0, sr.at.Load())) - delay; rtt >= 0 {
+				d.rttNs.Store(int64(rtt))
+			}
+			break
+		}
+	}
+}
+
+// sentReport is one sender report as a receiver report may echo it.
+type sentReport struct {
+	mid atomic.Uint32 // the NTP timestamp's middle 32 bits (LSR in a report block)
+	at  atomic.Int64  // when it was built, Unix ns
+}
+
+// noteSenderReport remembers a sender report about to go out, in a ring of the last few.
+func (d *DownTrack) noteSenderReport(mid uint32, now time.Time) {
+	sr := &d.srSent[d.srNext.Add(1)%uint32(len(d.srSent))]
+	sr.at.Store(now.UnixNano())
+	sr.mid.Store(mid)
+}
+
+// RoundTrip is the last round trip measured to the subscriber on this track; 0 before any.
+func (d *DownTrack) RoundTrip() time.Duration { return time.Duration(d.rttNs.Load()) }
 
 // addNTP adds a duration to a 64-bit NTP timestamp (32.32 fixed point seconds).
 func addNTP(ntp uint64, d time.Duration) uint64 {

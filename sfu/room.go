@@ -197,7 +197,7 @@ func (r *Room) appendLinks(dst []LinkStat) []LinkStat {
 	r.mu.Unlock()
 	for _, s := range subs {
 		if s.bwe != nil {
-			dst = append(dst, LinkStat{EstimateBps: s.bwe.Target(), Loss: s.bwe.Loss()})
+			dst = append(dst, LinkStat{EstimateBps: s.bwe.Target(), Loss: s.bwe.Loss(), RoundTrip: s.roundTrip()})
 		}
 	}
 	return dst

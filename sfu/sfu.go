@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
@@ -181,7 +182,8 @@ type Stats struct {
 // participant's tracks and the share of packets the participant reported lost.
 type LinkStat struct {
 	EstimateBps int
-	Loss        float64 // 0..1
+	Loss        float64       // 0..1
+	RoundTrip   time.Duration // the longest of its tracks' last measured; 0: none measured yet
 }
 
 // Links returns every participant's downlink, for the node's metrics. It takes each room's lock briefly

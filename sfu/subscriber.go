@@ -4,11 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/huddlehq/huddle/sfu/bwe"
 )
+
+// roundTrip is the longest round trip measured on the subscriber's tracks (0: none yet).
+func (s *subscriber) roundTrip() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var longest time.Duration
+	for _, sub := range s.tracks {
+		longest = max(longest, sub.downTrack.RoundTrip())
+	}
+	return longest
+}
 
 // subscriber is a participant's subscribe PeerConnection: the tracks it receives and its offer/answer
 // state. The SFU offers; at most one offer is outstanding, and changes made meanwhile are folded into the

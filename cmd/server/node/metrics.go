@@ -2,6 +2,7 @@ package node
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,6 +31,7 @@ const (
 	// Distributions over the participants connected now (rebuilt at each scrape).
 	MetricDownlinkEstimate = "huddle_downlink_estimate_bps"
 	MetricDownlinkLoss     = "huddle_downlink_loss_ratio"
+	MetricDownlinkRTT      = "huddle_downlink_rtt_seconds"
 	// Cluster mode only.
 	MetricClusterRegistered = "huddle_cluster_registered"  // 1 while the node is registered in Redis
 	MetricClusterOwnedRooms = "huddle_cluster_owned_rooms" // rooms this node holds the claim of
@@ -60,6 +62,7 @@ func newNodeCollector(n *Node) *nodeCollector {
 		MetricPauses:            "Times a subscriber's video was paused (for bandwidth or on request).",
 		MetricDownlinkEstimate:  "Participants connected now by their downlink's bandwidth estimate (bits per second).",
 		MetricDownlinkLoss:      "Participants connected now by the share of packets they report lost.",
+		MetricDownlinkRTT:       "Participants connected now by their round trip (from receiver reports; those not measured yet left out).",
 		MetricRedisRoundTrip:    "Cluster mode: the last heartbeat's round trip to Redis, in seconds.",
 		MetricRedisErrors:       "Cluster mode: heartbeats to Redis that failed.",
 		MetricClusterRegistered: "Cluster mode: 1 while this node is registered in Redis (heart-beating), else 0.",
@@ -108,6 +111,9 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		func(l sfu.LinkStat) float64 { return float64(l.EstimateBps) })
 	ch <- distribution(c.descs[MetricDownlinkLoss], links, []float64{0.001, 0.01, 0.02, 0.05, 0.1, 0.2},
 		func(l sfu.LinkStat) float64 { return l.Loss })
+	measured := slices.DeleteFunc(slices.Clone(links), func(l sfu.LinkStat) bool { return l.RoundTrip <= 0 })
+	ch <- distribution(c.descs[MetricDownlinkRTT], measured, []float64{0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8},
+		func(l sfu.LinkStat) float64 { return l.RoundTrip.Seconds() })
 	if cl := c.n.cluster; cl != nil {
 		registered := 0
 		if cl.registry.Healthy() {

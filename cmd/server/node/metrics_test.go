@@ -145,7 +145,13 @@ func TestOpsMetrics(t *testing.T) {
 	if h := f[node.MetricDownlinkEstimate].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() != 2 || h[0].GetHistogram().GetSampleSum() <= 0 {
 		t.Errorf("%s = %v, want both participants' downlink estimates", node.MetricDownlinkEstimate, h)
 	}
-	for _, name := range []string{node.MetricNACKed, node.MetricLayerSwitches, node.MetricPauses, node.MetricDownlinkLoss} {
+	// Round trips come from receiver reports answering our sender reports (each a second or so apart):
+	// within a few of those the participant receiving media is measured (the other receives nothing).
+	eventually(t, 15*time.Second, "the receiving participant's round trip measured", func() bool {
+		h := scrapeFamilies(t, n)[node.MetricDownlinkRTT].GetMetric()
+		return len(h) == 1 && h[0].GetHistogram().GetSampleCount() == 1 && h[0].GetHistogram().GetSampleSum() > 0
+	})
+	for _, name := range []string{node.MetricNACKed, node.MetricLayerSwitches, node.MetricPauses, node.MetricDownlinkLoss, node.MetricDownlinkRTT} {
 		if _, ok := f[name]; !ok {
 			t.Errorf("%s not served", name)
 		}
