@@ -17,6 +17,7 @@ import (
 	"github.com/huddlehq/huddle/cmd/server/node"
 	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
 	"github.com/huddlehq/huddle/cmd/server/node/testcert"
+	"github.com/huddlehq/huddle/loadtest/media"
 	"github.com/huddlehq/huddle/signaling/admin"
 	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/client"
@@ -257,15 +258,30 @@ func TestClusterRedisRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	a, b := startClusterNode(t, srv, "node-a"), startClusterNode(t, srv, "node-b")
 	ada := join(t, a, "call", "ada", true)
-	adaTracks := ada.publish()
+	adaTracks, adaSources := ada.publishSources(media.Spec{BitrateBps: 300_000, FPS: 15})
 	bob := join(t, b, "call", "bob", true)
-	bobTracks := bob.publish()
+	bobTracks, bobSources := bob.publishSources(media.Spec{BitrateBps: 300_000, FPS: 15})
+	// Flowing: 10 more video packets each way before the publishers have sent 100 more (a few seconds
+	// of their video). Counted against what the publishers sent, not the clock, so a machine too busy
+	// to run the publishers on time is not taken for a stopped call; a stopped call never gets there.
 	flowing := func(what string) {
 		t.Helper()
 		before := [2]int64{ada.packets(bobTracks[1]), bob.packets(adaTracks[1])}
-		eventually(t, 2*time.Second, what, func() bool {
-			return ada.packets(bobTracks[1]) > before[0]+10 && bob.packets(adaTracks[1]) > before[1]+10
-		})
+		sentA, _ := adaSources[1].Sent()
+		sentB, _ := bobSources[1].Sent()
+		deadline := time.Now().Add(60 * time.Second) // a backstop: the send counts decide
+		for {
+			if ada.packets(bobTracks[1]) > before[0]+10 && bob.packets(adaTracks[1]) > before[1]+10 {
+				return
+			}
+			nowA, _ := adaSources[1].Sent()
+			nowB, _ := bobSources[1].Sent()
+			if nowA > sentA+100 && nowB > sentB+100 || time.Now().After(deadline) {
+				t.Fatalf("%s: %d and %d more packets received while the publishers sent %d and %d more", what,
+					ada.packets(bobTracks[1])-before[0], bob.packets(adaTracks[1])-before[1], nowB-sentB, nowA-sentA)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	flowing("video flows both ways before the outage")
 

@@ -40,7 +40,7 @@ type peer struct {
 type trackStats struct {
 	packets       atomic.Int64
 	firstKeyframe atomic.Bool // the first video packet received started a keyframe
-	firstMidFrame atomic.Bool // the first video packet received did not start a frame: its start was lost
+	firstDelta    atomic.Bool // the first video packet received started a delta frame (the SFU's fault)
 	kind          string
 	mime, fmtp    string // the codec the subscriber's connection negotiated
 }
@@ -84,41 +84,46 @@ func (p *peer) count(rt client.RemoteTrack) {
 	go nodetest.ReadPackets(rt, func(pkt *rtp.Packet, _ int) {
 		if st.packets.Add(1) == 1 && st.kind == "video" {
 			st.firstKeyframe.Store(codec.IsKeyframe(keyKind, pkt.Payload))
-			st.firstMidFrame.Store(!startsFrame(keyKind, pkt.Payload))
+			st.firstDelta.Store(startsDeltaFrame(keyKind, pkt.Payload))
 		}
 	})
 }
 
-// startsFrame reports whether an RTP payload is the first packet of a video frame: VP8's S bit with
-// partition 0, H.264 anything but an FU-A continuation.
-func startsFrame(kind codec.Kind, payload []byte) bool {
-	if len(payload) < 2 {
+// startsDeltaFrame reports whether an RTP payload begins a frame that is not a keyframe: VP8's first
+// packet (S bit, partition 0) without the keyframe bit, H.264's non-IDR slice (alone or an FU-A's
+// first fragment). A packet in the middle of a frame, or a parameter set, starts none.
+func startsDeltaFrame(kind codec.Kind, payload []byte) bool {
+	if len(payload) < 2 || codec.IsKeyframe(kind, payload) {
 		return false
 	}
 	switch kind {
 	case codec.KindVP8:
 		return payload[0]&0x10 != 0 && payload[0]&0x07 == 0
 	case codec.KindH264:
-		if payload[0]&0x1f == 28 { // FU-A: its start bit
-			return payload[1]&0x80 != 0
+		switch payload[0] & 0x1f {
+		case 1: // a non-IDR slice
+			return true
+		case 28: // FU-A: the first fragment of a non-IDR slice
+			return payload[1]&0x80 != 0 && payload[1]&0x1f == 1
 		}
 	}
-	return true
+	return false
 }
 
 // firstFrameProblem says what is wrong with the first video packet a subscriber read, or "" when it
 // started a keyframe. The SFU starts every subscriber at a keyframe's first packet; on a loaded machine
-// the loopback socket may still drop that very packet, so a first packet in the middle of a frame is
-// loss, not the SFU's doing (logged). A first packet that starts a frame other than a keyframe is.
+// the loopback socket may still drop that very packet, so a first packet in the middle of the keyframe
+// (or a parameter set after a lost one) is loss, not the SFU's doing (logged). A first packet that
+// starts a delta frame is the SFU's.
 func (st *trackStats) firstFrameProblem(t *testing.T, what string) string {
 	switch {
 	case st.firstKeyframe.Load():
 		return ""
-	case st.firstMidFrame.Load():
-		t.Logf("%s: the first packet read was in the middle of a frame (the keyframe's first packet was lost on the way)", what)
-		return ""
+	case st.firstDelta.Load():
+		return what + ": the first packet started a frame that is not a keyframe"
 	}
-	return what + ": the first packet started a frame that is not a keyframe"
+	t.Logf("%s: the first packet read was inside the keyframe (its first packet was lost on the way)", what)
+	return ""
 }
 
 // publish sends synthetic Opus and VP8 until the test ends; it returns the server's track ids.

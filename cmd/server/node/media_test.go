@@ -136,14 +136,23 @@ func TestSlowSubscriberDoesNotStallOthers(t *testing.T) {
 	startGot := good.packets(ids[1])
 	startSent, _ := sources[1].Sent()
 	time.Sleep(3 * time.Second)
-	got := good.packets(ids[1]) - startGot
 	sentNow, _ := sources[1].Sent()
 	sent := int64(sentNow - startSent)
-	// Loopback loses nothing: the student must get (nearly) every video packet sent in the window.
-	if sent == 0 || got < sent*95/100 {
-		t.Fatalf("student received %d of %d video packets in 3 s beside a stalled subscriber", got, sent)
+	// The student must get (nearly) every video packet sent in the window. Packets still on their way
+	// when it closed may arrive while the publisher sends its next 60 (about a second of video): a student
+	// held up behind the stalled subscriber would fall further behind instead.
+	var got int64
+	for {
+		got = good.packets(ids[1]) - startGot
+		if sent > 0 && got >= sent*95/100 {
+			break
+		}
+		if later, _ := sources[1].Sent(); sent == 0 || later > sentNow+60 {
+			t.Fatalf("student received %d of the %d video packets sent in 3 s beside a stalled subscriber", got, sent)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	t.Logf("student received %d of %d video packets in 3 s beside a stalled subscriber", got, sent)
+	t.Logf("student received %d of the %d video packets sent in 3 s beside a stalled subscriber", got, sent)
 }
 
 // TestH264AndMute: an H.264 camera is forwarded as H.264 (same profile) and starts on an IDR; muting a
