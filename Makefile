@@ -24,6 +24,7 @@ fuzz:   ## run each fuzz target for 20 s
 	go test ./signaling/cluster -run '^$$' -fuzz FuzzDecode -fuzztime 20s
 	go test ./sfu/bwe -run '^$$' -fuzz FuzzFeedback -fuzztime 20s
 	go test ./sfu/turnserver -run '^$$' -fuzz FuzzParseUsername -fuzztime 20s
+	go test ./signaling -run '^$$' -fuzz FuzzInviteBody -fuzztime 20s
 
 # The load benchmark: builds the server and the load tester, starts the server on free loopback ports,
 # runs the livestream and meeting presets against it (BENCH_DURATION each, measured after everyone

@@ -92,3 +92,47 @@ func TestInviteBeforeJoining(t *testing.T) {
 		})
 	}
 }
+
+// FuzzInviteBody: whatever body POST /invite gets, with a host's token, the server answers with a status
+// and JSON (a link or an error with a code), and never panics.
+func FuzzInviteBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"room": "consult-7", "role": "attendee", "ttlSeconds": 3600}`,
+		`{"room": "consult-7", "role": "presenter", "name": "Pat"}`,
+		`{"room": "", "role": "attendee"}`, `{"room": "consult-7", "role": "host"}`,
+		`{"room": "consult-7", "role": "attendee", "ttlSeconds": -1}`, `[]`, `null`, `{`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	keys, err := auth.NewKeyring(auth.Key{ID: "APIfuzz", Secret: strings.Repeat("f", 40)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv := New(fakeMedia{}, Config{Keys: keys, PublicURL: "https://clinic.example.org"})
+	host, err := keys.Mint(auth.Claims{Room: "consult-7", Role: auth.RoleHost, RegisteredClaims: jwt.RegisteredClaims{Subject: "dr"}}, time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, InvitePath, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+host)
+		rec := httptest.NewRecorder()
+		srv.ServeInvite(rec, req)
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("status %d with a body that is not JSON: %q", rec.Code, rec.Body.String())
+		}
+		switch rec.Code {
+		case http.StatusOK:
+			if _, ok := out["url"]; !ok {
+				t.Fatalf("200 without a link: %v", out)
+			}
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+			if out["code"] == nil || out["code"] == "" {
+				t.Fatalf("%d without a code: %v", rec.Code, out)
+			}
+		default:
+			t.Fatalf("status %d for body %q", rec.Code, body)
+		}
+	})
+}
