@@ -149,9 +149,16 @@ func TestPublishSimulcastThroughRelay(t *testing.T) {
 
 	// Media: each layer is a separate rid stream at the server, carrying its own layer's packets; audio
 	// carries the level.
-	srv.waitFor("all layers and audio", func() bool {
+	// A layer's first keyframe may be lost on a loaded loopback before the server's reader has its rid
+	// stream; a server would ask again (PLI), and so does this one for a layer still without one.
+	srv.waitFor("all layers, each with a keyframe, and audio", func() bool {
 		for _, rid := range []string{"", "q", "h", "f"} {
-			if rt, ok := srv.snapshot(rid); !ok || rt.packets < 10 {
+			rt, ok := srv.snapshot(rid)
+			if !ok || rt.packets < 10 {
+				return false
+			}
+			if rid != "" && rt.keyframes == 0 {
+				sim.RequestKeyframe(rid)
 				return false
 			}
 		}
@@ -159,8 +166,8 @@ func TestPublishSimulcastThroughRelay(t *testing.T) {
 	})
 	for _, rid := range []string{"q", "h", "f"} {
 		rt, _ := srv.snapshot(rid)
-		if rt.wrongLayer != 0 || rt.keyframes == 0 {
-			t.Errorf("layer %s: %d of %d packets from another layer, %d keyframe packets", rid, rt.wrongLayer, rt.packets, rt.keyframes)
+		if rt.wrongLayer != 0 {
+			t.Errorf("layer %s: %d of %d packets from another layer", rid, rt.wrongLayer, rt.packets)
 		}
 	}
 	srv.waitFor("an audio level", func() bool { rt, _ := srv.snapshot(""); return len(rt.audioLevel) == 1 })
