@@ -8,7 +8,7 @@ export default {
   "admin.title": "Huddle status",
   "admin.logout": "Sign out",
   "admin.login.title": "Sign in with an admin token",
-  "admin.login.text": "Paste a token with the admin grant (server token ... --admin). It stays in this tab only.",
+  "admin.login.text": "Paste a token with the admin grant (the README says how to make one). It stays in this tab only.",
   "admin.login.token": "Admin token",
   "admin.login.submit": "Show the status",
   "admin.login.refused": "This token is not accepted: it has expired, is not an admin token, or is for another server.",

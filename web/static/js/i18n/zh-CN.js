@@ -6,7 +6,7 @@ export default {
   "admin.title": "Huddle 运行状态",
   "admin.logout": "退出",
   "admin.login.title": "使用管理员令牌登录",
-  "admin.login.text": "粘贴一个具有管理员权限的令牌（server token ... --admin）。它只保存在此标签页中。",
+  "admin.login.text": "粘贴一个具有管理员权限的令牌（生成方法见说明文档）。它只保存在此标签页中。",
   "admin.login.token": "管理员令牌",
   "admin.login.submit": "查看状态",
   "admin.login.refused": "此令牌未被接受：它已过期、不是管理员令牌，或属于另一台服务器。",
