@@ -59,6 +59,10 @@ func TestRelayOrderedWithInterruptions(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	cfg := fastConfig(t)
+	// This test is about order under interruptions, not about noticing a dead node: with every
+	// connection killed each 25 ms, a heartbeat can miss the fast config's 1.5 s TTL on a busy machine and
+	// the live peer would be taken for gone. A TTL longer than the test keeps that question out of it.
+	cfg.NodeTTL = 30 * time.Second
 	// A short queue makes the readers pause and resume streams (flow control) along the way.
 	_, edge := startRelayNode(t, srv, "edge", cfg, RelayConfig{QueueLength: 32})
 	_, owner := startRelayNode(t, srv, "owner", cfg, RelayConfig{QueueLength: 32})
