@@ -94,7 +94,7 @@ func TestBrowserRelayOverTLSAndHTTPS(t *testing.T) {
 	}
 	// Chromium trusts exactly this certificate, for the page, the socket and TURN over TLS.
 	browser := startBrowser(t, "ignore-certificate-errors-spki-list="+cert.SPKIHash)
-	n := startNode(t, "", func(cfg *node.Config) { cfg.TLS.CertFile, cfg.TLS.KeyFile = cert.CertFile, cert.KeyFile })
+	n := startNode(t, "", withTURN, func(cfg *node.Config) { cfg.TLS.CertFile, cfg.TLS.KeyFile = cert.CertFile, cert.KeyFile })
 	if !strings.HasPrefix(n.URL(), "https://") {
 		t.Fatalf("node URL %s is not https", n.URL())
 	}
@@ -167,7 +167,7 @@ func waitFor(timeout time.Duration, cond func() bool) (bool, error) {
 // ICE/TCP is reported as not offering it. Screenshots at laptop and phone size.
 func TestBrowserConnectivityCheck(t *testing.T) {
 	browser := startBrowser(t)
-	n := startNode(t, "")
+	n := startNode(t, "", withTURN)
 	dir := artifactsDir(t)
 
 	tb := openTab(t, browser, "check")
@@ -206,7 +206,7 @@ func TestBrowserConnectivityCheck(t *testing.T) {
 	shots(t, zh, dir, "check-zh-CN")
 
 	// A node that does not offer ICE/TCP: the check says so instead of calling it blocked.
-	noTCP := startNode(t, "", func(cfg *node.Config) { cfg.Media.ICETCP = false })
+	noTCP := startNode(t, "", withTURN, func(cfg *node.Config) { cfg.Media.ICETCP = false })
 	tc := openTab(t, browser, "check-no-tcp")
 	if err := tc.Navigate(noTCP.URL()+"/?room=ward-3", 15*time.Second); err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ func TestBrowserCheckWithUDPBlocked(t *testing.T) {
 	trust := "ignore-certificate-errors-spki-list=" + cert.SPKIHash
 	blocked := startBrowserWithPrefs(t, map[string]any{"webrtc": map[string]any{"ip_handling_policy": "disable_non_proxied_udp"}}, trust)
 	open := startBrowser(t, trust)
-	n := startNode(t, "", func(cfg *node.Config) { cfg.TLS.CertFile, cfg.TLS.KeyFile = cert.CertFile, cert.KeyFile })
+	n := startNode(t, "", withTURN, func(cfg *node.Config) { cfg.TLS.CertFile, cfg.TLS.KeyFile = cert.CertFile, cert.KeyFile })
 
 	tb := openTab(t, blocked, "behind-firewall")
 	if err := tb.Navigate(n.URL()+"/?room=firewall&name=Pat", 15*time.Second); err != nil {
@@ -277,7 +277,7 @@ func TestBrowserCheckWithUDPBlocked(t *testing.T) {
 
 	// A node that offers no ICE/TCP leaves only the relay, and the check says so in the words a
 	// patient reads.
-	relayOnly := startNode(t, "", func(cfg *node.Config) {
+	relayOnly := startNode(t, "", withTURN, func(cfg *node.Config) {
 		cfg.TLS.CertFile, cfg.TLS.KeyFile = cert.CertFile, cert.KeyFile
 		cfg.Media.ICETCP = false
 	})

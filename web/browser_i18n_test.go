@@ -97,7 +97,7 @@ func closeMenu(t *testing.T, tb *tab) {
 // 1280x800 and on a 390x844 phone show that the Chinese renders and fits.
 func TestBrowserChineseHasNoEnglish(t *testing.T) {
 	browser := startBrowser(t)
-	n := startNode(t, "")
+	n := startNode(t, "", withTURN)
 	dir := artifactsDir(t)
 	const room = "ward-7"
 	f := &englishFinder{t: t, seen: map[string]bool{}}
