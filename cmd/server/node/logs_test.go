@@ -3,14 +3,13 @@ package node_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/huddlehq/huddle/cmd/server/node"
+	"github.com/huddlehq/huddle/cmd/server/node/nodetest"
 )
 
 // syncBuffer is a bytes.Buffer the node's goroutines may write to while the test reads.
@@ -45,20 +44,7 @@ func (b *syncBuffer) lines(t *testing.T) []map[string]any {
 // line each, naming the room, the participant and the node.
 func TestLogsFollowACall(t *testing.T) {
 	var logs syncBuffer
-	cfg := node.DefaultConfig()
-	cfg.UseFreePorts()
-	n, err := node.New(cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Close(ctx)
-	})
+	n := nodetest.StartWithLogger(t, nil, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	pub := join(t, n, "clinic-9", "dr-ada", true)
 	pub.publish()
 	id := pub.c.ParticipantID()

@@ -19,12 +19,18 @@ import (
 // Start runs a node on the default config with free loopback ports, after edit (if not nil) adjusts it.
 func Start(t testing.TB, edit func(*node.Config)) *node.Node {
 	t.Helper()
+	return StartWithLogger(t, edit, Logger())
+}
+
+// StartWithLogger is Start with the node logging through log (a test that reads the node's logs).
+func StartWithLogger(t testing.TB, edit func(*node.Config), log *slog.Logger) *node.Node {
+	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.UseFreePorts()
 	if edit != nil {
 		edit(&cfg)
 	}
-	n, err := node.New(cfg, Logger())
+	n, err := node.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
