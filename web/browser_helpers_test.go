@@ -43,9 +43,10 @@ func startNode(t *testing.T, addr string, opts ...nodeOption) *testNode {
 	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.UseFreePorts()
-	// No embedded TURN unless the test is about it (withTURN): pion/turn v5.1.0 has a data race of its own
-	// between closing an allocation and a CreatePermission (allocation.go:325 / permission.go:36), which
-	// -race reports whenever a tab's pre-join check happens to close its relay at that moment.
+	// No embedded TURN unless the test is about it (withTURN): each tab would otherwise hold relays
+	// it never uses, and pion/turn v5.1.0 has a data race of its own between closing an allocation
+	// and a CreatePermission (allocation.go:325 / permission.go:36) that sfu/turnserver works around
+	// (revokeGrace, drainingListener) but only the TURN tests need to exercise.
 	cfg.TURN.Enabled = false
 	if addr != "" {
 		cfg.HTTP.Addr = addr

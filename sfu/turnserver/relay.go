@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/turn/v5"
 )
@@ -113,11 +114,30 @@ type relayConn struct {
 	peer    func(netip.AddrPort) (netip.AddrPort, bool)
 	user    string
 	rewrite atomic.Pointer[rewrite] // the latest advertised → real mapping a write used
+	revoked atomic.Bool             // the user left: relay nothing more either way
 	once    sync.Once
 }
 
-// Close closes the socket (which ends its allocation) and forgets it; Revoke and pion both call it,
-// and only the first does anything.
+// errRevoked is what a relay write returns once its user's session has ended.
+var errRevoked = errors.New("turn: the relay's session has ended")
+
+// revokeGrace is how long a revoked relay's socket stays open, relaying nothing, before it is closed.
+// Closing it makes pion delete the allocation from the relay's own goroutine; a request of the same
+// client that passed authentication just before the revocation may still be adding a permission to
+// that allocation on the listener's goroutine, which pion/turn v5.1.0 does not synchronise with the
+// deletion (allocation.go Close / permission.go start). After the grace, that request is long done.
+const revokeGrace = 5 * time.Second
+
+// revoke stops the relay at once and closes its socket after revokeGrace.
+func (c *relayConn) revoke() {
+	if c.revoked.Swap(true) {
+		return
+	}
+	time.AfterFunc(revokeGrace, func() { _ = c.Close() })
+}
+
+// Close closes the socket (which ends its allocation) and forgets it; revoke (after its grace) and
+// pion both call it, and only the first does anything.
 func (c *relayConn) Close() error {
 	var err error
 	c.once.Do(func() {
@@ -139,6 +159,9 @@ func (c *relayConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, from, err
 		}
+		if c.revoked.Load() {
+			continue
+		}
 		ap, ok := udpAddrPort(from)
 		if !ok {
 			continue
@@ -153,6 +176,9 @@ func (c *relayConn) ReadFrom(b []byte) (int, net.Addr, error) {
 }
 
 func (c *relayConn) WriteTo(b []byte, to net.Addr) (int, error) {
+	if c.revoked.Load() {
+		return 0, errRevoked
+	}
 	ap, ok := udpAddrPort(to)
 	if !ok {
 		return 0, errNotMedia

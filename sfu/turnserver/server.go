@@ -3,7 +3,7 @@
 //
 // Credentials follow the TURN REST scheme (MintCredentials), so an external coturn with the same
 // secret accepts the same ones. The embedded server asks more: the credential's user must be admitted
-// (Admit) — a live signalling session — and Revoke closes that user's relays at once, so a participant
+// (Admit) — a live signalling session — and Revoke stops that user's relays at once, so a participant
 // who left can neither allocate nor keep relaying. An Allocate needs an unexpired credential; Refresh,
 // CreatePermission and ChannelBind of an admitted user are accepted after the expiry, so a call longer
 // than the credential's lifetime keeps its relay.
@@ -13,9 +13,10 @@
 // node's media port (Config.Peer).
 //
 // Locking: Server.mu guards the admitted users and their relays; it is a leaf, never held across I/O
-// (Revoke closes the relays after letting go). pion's server calls the auth, quota and relay callbacks
+// (Revoke stops the relays after letting go). pion's server calls the auth, quota and relay callbacks
 // from its listener goroutines, concurrently with Admit and Revoke from the signalling goroutines.
-// Goroutines: pion's (one reader per listener and per allocation), all ended by Close.
+// Goroutines: pion's (one reader per listener, per TCP/TLS connection and per allocation), all ended
+// by Close; a revoked relay's close timer (revokeGrace) ends by itself.
 package turnserver
 
 import (
@@ -110,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	for _, ln := range []net.Listener{cfg.TCP, cfg.TLS} {
 		if ln != nil {
-			sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{Listener: ln, RelayAddressGenerator: gen, PermissionHandler: permit})
+			sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{Listener: newDrainingListener(ln), RelayAddressGenerator: gen, PermissionHandler: permit})
 		}
 	}
 	srv, err := turn.NewServer(sc)
@@ -163,14 +164,15 @@ func (s *Server) Admit(user string) {
 	}
 }
 
-// Revoke refuses user's credentials from now on and closes the user's relays (their allocations end).
+// Revoke refuses user's credentials from now on and stops the user's relays at once; their sockets
+// close, and so their allocations end, a few seconds later (relayConn.revoke says why).
 func (s *Server) Revoke(user string) {
 	s.mu.Lock()
 	relays := s.users[user]
 	delete(s.users, user)
 	s.mu.Unlock()
 	for rc := range relays {
-		_ = rc.Close()
+		rc.revoke()
 	}
 }
 

@@ -127,3 +127,62 @@ func listenUDP(t *testing.T) net.PacketConn {
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+// TestRevokedRelayRelaysNothing: once its user's session ends, a relay refuses writes and drops the
+// media's datagrams at once, though its socket stays open for revokeGrace.
+func TestRevokedRelayRelaysNothing(t *testing.T) {
+	media := listenUDP(t)
+	mediaAP := media.LocalAddr().(*net.UDPAddr).AddrPort()
+	peer := func(ap netip.AddrPort) (netip.AddrPort, bool) { return ap, ap == mediaAP }
+	rc := &relayConn{PacketConn: listenUDP(t), srv: &Server{users: map[string]map[*relayConn]struct{}{}}, peer: peer, user: "u"}
+	rc.revoke()
+	rc.revoke() // Revoke and a second Revoke of the same user: one timer
+	if _, err := rc.WriteTo([]byte("x"), media.LocalAddr()); !errors.Is(err, errRevoked) {
+		t.Errorf("write after revoke: %v, want errRevoked", err)
+	}
+	if _, err := media.WriteTo([]byte("reply"), rc.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	_ = rc.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 64)
+	if n, _, err := rc.ReadFrom(buf); err == nil {
+		t.Errorf("revoked relay delivered %q", buf[:n])
+	}
+}
+
+// TestDrainingListenerWaitsForConnections: a failed Accept (the listener closed) closes the accepted
+// connections and returns only once each has been closed by its user, as pion does after its read
+// loop and allocation cleanup end.
+func TestDrainingListenerWaitsForConnections(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := newDrainingListener(inner)
+	client, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	userDone := make(chan struct{})
+	var closedByUser time.Time
+	go func() { // pion's connection goroutine: read until the socket fails, clean up, then Close
+		defer close(userDone)
+		_, _ = conn.Read(make([]byte, 16))
+		closedByUser = time.Now()
+		_ = conn.Close()
+	}()
+	_ = inner.Close()
+	if _, err := ln.Accept(); err == nil {
+		t.Fatal("Accept on a closed listener succeeded")
+	}
+	returned := time.Now()
+	<-userDone
+	if returned.Before(closedByUser) {
+		t.Error("Accept returned before the accepted connection was closed")
+	}
+}
