@@ -45,7 +45,11 @@
 //     its forwarding state and send history. packetCache.mu guards one layer's cache. dynacast.mu guards
 //     what the publisher was last told. bwe.Estimator has its own mutex, a leaf. The media socket has a read
 //     and a write mutex around each system call's arguments, leaves.
-//   - The media path takes only the DownTrack and packet-cache mutexes, each for a copy or a few fields;
+//   - A recording (recordtap.go, Participant.Record) is a tap on one Receiver: RecordTap.mu, a leaf,
+//     guards its forwarder and the write side of its packet ring; the media path takes it to copy a
+//     packet in, and the tap's own goroutine hands the ring to the RecordSink (file I/O) with no sfu
+//     lock held. A full ring drops packets; it never blocks the media path.
+//   - The media path takes only the DownTrack, packet-cache and record-tap mutexes, each for a copy or a few fields;
 //     layers and DownTrack lists are found through atomic pointers.
 //   - Lock order, outer to inner: subscriber.mu → Receiver.mu → dynacast.mu; DownTrack.mu,
 //     packetCache.mu and the estimator's mutex are leaves. Room.mu and SFU.mu are never held while taking another sfu lock except
@@ -63,7 +67,8 @@
 // Per published layer: one RTP reader and one RTCP reader, both ended by the publish PeerConnection's
 // close (or the track ending). Per DownTrack: one RTCP reader (keyframe requests and NACKs), ended when its
 // sender stops. Per subscriber: one allocation loop (also sending RTCP sender reports), ended by
-// Participant.Close. Per node: one speaker detector, ended by SFU.Close. A dynacast downgrade is a timer,
+// Participant.Close. Per recorded track: one tap goroutine, ended by RecordTap.Stop, the track's end or its
+sink's error. Per node: one speaker detector, ended by SFU.Close. A dynacast downgrade is a timer,
 // stopped when its track ends. pion's own goroutines end with PeerConnection.GracefulClose, which
 // Participant.Close waits for.
 package sfu

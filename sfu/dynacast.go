@@ -34,11 +34,15 @@ func (d *dynacast) setNotify(f func(trackID string, layers []LayerState)) {
 	d.update()
 }
 
-// wanted is the highest layer any DownTrack's allocation chose (at least the lowest layer).
+// wanted is the highest layer any DownTrack's allocation chose or a recording needs (at least the
+// lowest layer).
 func (d *dynacast) wanted() int {
 	want := 0
 	for _, dt := range *d.r.downTracks.Load() {
 		want = max(want, int(dt.want.Load()))
+	}
+	if t := d.r.tap.Load(); t != nil {
+		want = max(want, t.want())
 	}
 	return min(want, d.r.layerCount()-1)
 }

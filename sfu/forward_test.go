@@ -63,6 +63,7 @@ func testReceiver(layers ...LayerSpec) *Receiver {
 	r := &Receiver{info: TrackInfo{ID: "TR_test", ParticipantID: "P1", Kind: "video", Layers: layers}, codecKind: codec.KindVP8,
 		codec: vp8, counters: &counters{}, log: slog.Default()}
 	r.downTracks.Store(&[]*DownTrack{})
+	r.ended = make(chan struct{})
 	r.dynacast.init(r)
 	for i := 0; i < r.layerCount(); i++ {
 		rid := ""

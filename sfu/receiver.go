@@ -38,6 +38,8 @@ type Receiver struct {
 	onEnded   func(*Receiver) // the publisher stopped sending every layer
 
 	downTracks atomic.Pointer[[]*DownTrack] // copy-on-write; readers load, writers hold mu
+	tap        atomic.Pointer[RecordTap]    // the track's recording, if any (recordtap.go)
+	ended      chan struct{}                // closed by close: the track is gone
 	layers     [maxLayers]atomic.Pointer[layerState]
 
 	audio   audioLevels // microphone tracks: levels for active-speaker detection
@@ -110,6 +112,7 @@ func newReceiver(info TrackInfo, track *webrtc.TrackRemote, publisher *webrtc.Pe
 	}
 	r.info.Codec = track.Codec().MimeType
 	r.downTracks.Store(&[]*DownTrack{})
+	r.ended = make(chan struct{})
 	r.dynacast.init(r)
 	return r
 }
@@ -246,6 +249,9 @@ func (r *Receiver) forward(pkt *packet, now int64) {
 	if packets > 0 {
 		r.counters.packetsOut.Add(uint64(packets))
 		r.counters.bytesOut.Add(uint64(bytes))
+	}
+	if t := r.tap.Load(); t != nil {
+		t.offer(pkt, now)
 	}
 }
 
@@ -385,6 +391,11 @@ func (r *Receiver) restartDownTracks() {
 	for _, dt := range *r.downTracks.Load() {
 		dt.restart()
 	}
+	if t := r.tap.Load(); t != nil {
+		t.mu.Lock()
+		t.fwd.restart()
+		t.mu.Unlock()
+	}
 	r.RequestKeyframe()
 }
 
@@ -422,6 +433,9 @@ func (r *Receiver) detach(dt *DownTrack) {
 // next packet.
 func (r *Receiver) close() {
 	r.mu.Lock()
+	if !r.closed.Load() {
+		close(r.ended)
+	}
 	r.closed.Store(true)
 	empty := []*DownTrack{}
 	r.downTracks.Store(&empty)

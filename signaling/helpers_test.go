@@ -50,6 +50,9 @@ func (fakeParticipant) Block(string, bool) error                                
 func (fakeParticipant) Published() []sfu.TrackInfo                                     { return nil }
 func (fakeParticipant) Rates() map[string][]sfu.LayerRate                              { return nil }
 func (fakeParticipant) Close()                                                         {}
+func (fakeParticipant) Record(string, sfu.RecordSink) (*sfu.RecordTap, error) {
+	return nil, sfu.ErrUnknownTrack
+}
 
 // testKeys is the keyring of the keyed test servers.
 func testKeys(t *testing.T) *auth.Keyring {

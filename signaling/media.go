@@ -40,6 +40,9 @@ type MediaParticipant interface {
 	Published() []sfu.TrackInfo
 	// Rates returns each published track's layers and their measured bitrates; safe from any goroutine.
 	Rates() map[string][]sfu.LayerRate
+	// Record starts recording one of the participant's published tracks into sink; safe from any
+	// goroutine.
+	Record(trackID string, sink sfu.RecordSink) (*sfu.RecordTap, error)
 	Close()
 }
 

@@ -50,11 +50,12 @@ const (
 // RoomState is the room's shared state every admitted member sees: in `joined` and, whole, in every
 // `room_state`.
 type RoomState struct {
-	ChatEnabled bool     `json:"chatEnabled"` // false: only moderators may chat
-	Locked      bool     `json:"locked"`      // only moderators may join
-	Spotlight   string   `json:"spotlight"`   // participant every client shows large; "" for nobody
-	Hands       []string `json:"hands"`       // raised hands, oldest first (participant ids)
-	Mode        string   `json:"mode"`        // the room's policy mode: "", consultation, classroom, conference
+	ChatEnabled bool      `json:"chatEnabled"` // false: only moderators may chat
+	Locked      bool      `json:"locked"`      // only moderators may join
+	Spotlight   string    `json:"spotlight"`   // participant every client shows large; "" for nobody
+	Hands       []string  `json:"hands"`       // raised hands, oldest first (participant ids)
+	Mode        string    `json:"mode"`        // the room's policy mode: "", consultation, classroom, conference
+	Recording   Recording `json:"recording"`   // whether the call is being recorded (recording.go)
 }
 
 // ChatSend is the data of TypeChat from a client.
