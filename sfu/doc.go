@@ -68,7 +68,7 @@
 // close (or the track ending). Per DownTrack: one RTCP reader (keyframe requests and NACKs), ended when its
 // sender stops. Per subscriber: one allocation loop (also sending RTCP sender reports), ended by
 // Participant.Close. Per recorded track: one tap goroutine, ended by RecordTap.Stop, the track's end or its
-sink's error. Per node: one speaker detector, ended by SFU.Close. A dynacast downgrade is a timer,
+// sink's error. Per node: one speaker detector, ended by SFU.Close. A dynacast downgrade is a timer,
 // stopped when its track ends. pion's own goroutines end with PeerConnection.GracefulClose, which
 // Participant.Close waits for.
 package sfu
