@@ -118,7 +118,7 @@ func insufficient(format string, args ...any) *protocol.Error {
 }
 
 func protocolGrants(g auth.Grants) protocol.Grants {
-	return protocol.Grants{Publish: nonNilStrings(g.Publish), Subscribe: g.Subscribe, Chat: g.Chat, Moderate: g.Moderate, Admin: g.Admin}
+	return protocol.Grants{Publish: nonNilStrings(g.Publish), Subscribe: g.Subscribe, Chat: g.Chat, Moderate: g.Moderate, Admin: g.Admin, Record: g.Record}
 }
 
 func protocolPolicy(p auth.Policy) protocol.RoomPolicy {

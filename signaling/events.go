@@ -53,6 +53,9 @@ func (s *Session) TrackPublished(t sfu.TrackInfo) {
 	m := s.state.media
 	s.state.mu.Unlock()
 	s.log.Info("track published", "track", t.ID, "kind", t.Kind, "source", t.Source, "codec", t.Codec, "layers", len(t.Layers))
+	if s.srv.cfg.Recorder != nil && s.room != nil {
+		go s.room.recordTrack(s, t) // room.mu comes before the media plane's lock, held here
+	}
 	s.srv.notify(s.trackHook(webhook.TrackPublished, t))
 	if !allowed && m != nil {
 		// An admin revoked the grant after the offer was accepted but before media flowed, so the revocation

@@ -103,6 +103,12 @@ func handlerFor(typ string) func(*Session, protocol.Envelope) *protocol.Error {
 		return (*Session).handleEndRoom
 	case protocol.TypeCreateInvite:
 		return (*Session).handleCreateInvite
+	case protocol.TypeStartRecording:
+		return (*Session).handleStartRecording
+	case protocol.TypeStopRecording:
+		return (*Session).handleStopRecording
+	case protocol.TypeRecordingConsent:
+		return (*Session).handleRecordingConsent
 	case protocol.TypeLeave:
 		return func(*Session, protocol.Envelope) *protocol.Error { return nil } // run() then leaves
 	default:

@@ -107,6 +107,7 @@ func (r *room) emptyLocked() ([]*Session, []*waiter) {
 	waiters := r.takeWaitersLocked(func(*waiter) bool { return true })
 	r.chatOff, r.spotlight, r.hands, r.admitted = false, "", nil, nil
 	r.restored = restoredRoles{}
+	r.endRecordingLocked(protocol.RecordingEndedRoom)
 	r.persistLocked()
 	return members, waiters
 }

@@ -43,6 +43,9 @@ type room struct {
 	spotlight string   // participant id, or ""
 	hands     []string // participant ids, oldest first
 
+	// The call's recording (recordroom.go).
+	rec roomRecording
+
 	// Persistence in cluster mode (roompersist.go): the version and bytes last handed to RoomStates,
 	// and what a restored snapshot still has to give back to rejoining identities.
 	stateVersion uint64
@@ -153,6 +156,9 @@ func (r *room) enterLocked(newcomer *Session, policy auth.Policy, join func(room
 		}
 	}
 	r.srv.notify(webhook.Event{Event: webhook.ParticipantJoined, Room: webhook.Room{Name: r.name}, Participant: newcomer.hookParticipant()})
+	if r.recordNewcomerLocked(newcomer) {
+		defer r.broadcastStateLocked() // the newcomer is asked for consent, after its `joined`
+	}
 	if len(r.lobby) > 0 && newcomer.grants().Moderate {
 		// After its `joined` (sent by join): a moderator learns at once who waits.
 		newcomer.enqueue(r.lobbyUpdateLocked())
@@ -190,7 +196,7 @@ func (r *room) remove(s *Session) {
 		r.startedAt = time.Time{}
 		r.srv.notify(webhook.Event{Event: webhook.RoomFinished, Room: webhook.Room{Name: r.name}})
 	}
-	if r.forgetLocked(s.participantID) {
+	if forgot, asked := r.forgetLocked(s.participantID), r.recordLeaverLocked(s.participantID); forgot || asked {
 		r.broadcastStateLocked()
 	}
 	r.resetIfIdleLocked()

@@ -14,7 +14,7 @@ import (
 // stateLocked is the room's shared state under policy (the room's, or the one a first joiner brings).
 func (r *room) stateLocked(policy auth.Policy) protocol.RoomState {
 	return protocol.RoomState{ChatEnabled: !r.chatOff, Locked: policy.Locked, Spotlight: r.spotlight,
-		Hands: append([]string{}, r.hands...), Mode: policy.Mode}
+		Hands: append([]string{}, r.hands...), Mode: policy.Mode, Recording: r.recordingViewLocked()}
 }
 
 // broadcastStateLocked sends the room's state to every member.
@@ -52,6 +52,8 @@ func (r *room) resetIfIdleLocked() {
 	if len(r.members) > 0 || len(r.lobby) > 0 {
 		return
 	}
+	r.endRecordingLocked(protocol.RecordingEndedRoom)
+	r.rec = roomRecording{}
 	r.chatOff, r.spotlight, r.hands, r.admitted = false, "", nil, nil
 	r.restored = restoredRoles{}
 	r.persistLocked()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/protocol"
+	"github.com/huddlehq/huddle/signaling/recording"
 	"github.com/huddlehq/huddle/signaling/webhook"
 )
 
@@ -53,6 +54,8 @@ type Config struct {
 	// RequestTLS reports whether a request came over TLS, for that scheme; nil: r.TLS != nil. A node
 	// whose HTTPS shares its port with TURN hands requests over without r.TLS and says so here.
 	RequestTLS func(r *http.Request) bool
+	// Recorder records calls (recording.go); nil: recording is off on this node.
+	Recorder *recording.Recorder
 }
 
 func (c *Config) setDefaults() {

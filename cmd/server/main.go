@@ -54,6 +54,7 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) error
 	"kick":         cmdKick,
 	"link":         cmdLink,
 	"config":       cmdConfig,
+	"recording":    cmdRecording,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {

@@ -71,6 +71,8 @@ type Grants struct {
 	Moderate bool `json:"moderate,omitempty" yaml:"moderate"`
 	// Admin lets the bearer use the admin HTTP API (for its room only when the token names a room).
 	Admin bool `json:"admin,omitempty" yaml:"admin"`
+	// Record lets the participant start and stop recording the call (PROTOCOL.md "Recording").
+	Record bool `json:"record,omitempty" yaml:"record"`
 }
 
 // CanPublish reports whether the grants allow publishing source.
@@ -168,7 +170,7 @@ func (p Policy) LobbyOn() bool {
 func DefaultGrants(role Role, mode string) Grants {
 	switch role {
 	case RoleHost:
-		return Grants{Publish: slices.Clone(allSources), Subscribe: true, Chat: true, Moderate: true}
+		return Grants{Publish: slices.Clone(allSources), Subscribe: true, Chat: true, Moderate: true, Record: true}
 	case RolePresenter:
 		return Grants{Publish: slices.Clone(allSources), Subscribe: true, Chat: true}
 	case RoleAttendee:

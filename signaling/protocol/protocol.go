@@ -81,6 +81,7 @@ type Grants struct {
 	Chat      bool     `json:"chat,omitempty"`
 	Moderate  bool     `json:"moderate,omitempty"`
 	Admin     bool     `json:"admin,omitempty"`
+	Record    bool     `json:"record,omitempty"` // may start and stop recording the call
 }
 
 // RoomPolicy is how a room admits participants. Lobby is whether joiners without the moderate grant

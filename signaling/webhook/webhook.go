@@ -35,6 +35,7 @@ const (
 	ParticipantLeft       = "participant_left"
 	TrackPublished        = "track_published"
 	TrackUnpublished      = "track_unpublished"
+	RecordingFinished     = "recording_finished"
 	maxURLs               = 16
 	defaultQueueLength    = 256
 	defaultMaxAttempts    = 6
@@ -52,6 +53,16 @@ type Event struct {
 	Room        Room         `json:"room"`
 	Participant *Participant `json:"participant,omitempty"`
 	Track       *Track       `json:"track,omitempty"`
+	Recording   *Recording   `json:"recording,omitempty"`
+}
+
+// Recording is a finished recording: where its files are and why it ended.
+type Recording struct {
+	ID    string   `json:"id"`
+	Dir   string   `json:"dir"`   // on the node that recorded
+	Files []string `json:"files"` // names inside Dir: the tracks' files, then manifest.json
+	Ended string   `json:"ended"` // stopped, disk_full, failed, room_ended
+	Node  string   `json:"node,omitempty"`
 }
 
 // Room names the room an event happened in.

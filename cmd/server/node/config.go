@@ -45,6 +45,8 @@ type Config struct {
 	TLS TLSConfig `yaml:"tls"`
 	// TURN is the embedded relay and the external TURN servers clients are given (config_net.go).
 	TURN TURNConfig `yaml:"turn"`
+	// Recording is where calls are recorded (config_recording.go); off by default.
+	Recording RecordingConfig `yaml:"recording"`
 }
 
 // AuthConfig holds the API keys.
@@ -114,6 +116,7 @@ func DefaultConfig() Config {
 		TLS:   TLSConfig{HSTSMaxAge: 180 * 24 * time.Hour},
 		TURN: TURNConfig{Enabled: true, UDPPort: 3478, TCPPort: 3478, TLSPort: 5349,
 			RelayPortMin: 49152, RelayPortMax: 65535, CredentialTTL: 4 * time.Hour},
+		Recording: RecordingConfig{MinFreeMB: 500, CheckInterval: time.Second},
 	}
 }
 
@@ -176,6 +179,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateAccess()...)
 	errs = append(errs, c.validateNet()...)
 	errs = append(errs, c.Cluster.validate()...)
+	errs = append(errs, c.Recording.validate()...)
 	return errors.Join(errs...)
 }
 

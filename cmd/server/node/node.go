@@ -95,8 +95,13 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		}
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	recorder, err := newRecorder(cfg.Recording, log)
+	if err != nil {
+		_ = media.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	sigCfg := signaling.Config{Logger: log.With("component", "signaling"), Keys: keys, DevTrustLoopback: cfg.DevMode(), Rooms: cfg.Rooms,
-		AllowedOrigins: allowedOrigins(cfg), PublicURL: cfg.HTTP.PublicURL, RequestTLS: servedOverTLS}
+		AllowedOrigins: allowedOrigins(cfg), PublicURL: cfg.HTTP.PublicURL, RequestTLS: servedOverTLS, Recorder: recorder}
 	if hooks != nil {
 		sigCfg.Webhooks = hooks // a nil *Notifier in the interface would not be nil
 	}
