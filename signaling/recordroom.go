@@ -1,11 +1,14 @@
 package signaling
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/huddlehq/huddle/sfu"
+	"github.com/huddlehq/huddle/signaling/admin"
 	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/protocol"
 	"github.com/huddlehq/huddle/signaling/recording"
@@ -57,35 +60,11 @@ func (s *Session) handleStartRecording(env protocol.Envelope) *protocol.Error {
 	if !s.grants().Record {
 		return insufficient("recording needs the record grant")
 	}
-	recorder := s.srv.cfg.Recorder
-	if recorder == nil {
-		return protocol.Errorf(protocol.CodeRecordingDisabled, "this server does not record calls (no recording directory is configured)")
+	asking, perr := s.room.startRecording(s.name, func() { s.reply(protocol.TypeAck, env.ID, struct{}{}) })
+	if perr != nil {
+		return perr
 	}
-	if err := recorder.CheckSpace(); err != nil { // a disk look-up: before the room's lock
-		s.log.Warn("recording refused", "err", err)
-		if errors.Is(err, recording.ErrDiskFull) {
-			return protocol.Errorf(protocol.CodeDiskFull, "not enough free disk space to record")
-		}
-		return protocol.Errorf(protocol.CodeInternal, "the recording directory cannot be used")
-	}
-	r := s.room
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.rec.state != protocol.RecordingOff {
-		return protocol.Errorf(protocol.CodeRecordingActive, "the call is already being recorded or waits for consent")
-	}
-	r.rec = roomRecording{state: protocol.RecordingAwaiting, askConsent: r.policy.Mode == auth.ModeConsultation, startedBy: s.name}
-	for _, m := range r.membersLocked() {
-		if r.needsConsentLocked(m) {
-			r.rec.waitingFor = append(r.rec.waitingFor, m.participantID)
-		}
-	}
-	s.reply(protocol.TypeAck, env.ID, struct{}{})
-	if len(r.rec.waitingFor) == 0 {
-		r.beginRecordingLocked()
-	}
-	s.log.Info("recording requested", "asking", len(r.rec.waitingFor))
-	r.broadcastStateLocked()
+	s.log.Info("recording requested", "asking", asking)
 	return nil
 }
 
@@ -93,16 +72,77 @@ func (s *Session) handleStopRecording(env protocol.Envelope) *protocol.Error {
 	if !s.grants().Record {
 		return insufficient("stopping a recording needs the record grant")
 	}
-	r := s.room
+	return s.room.stopRecording(func() { s.reply(protocol.TypeAck, env.ID, struct{}{}) })
+}
+
+// startRecording starts recording, or asks the patients first; ack runs under the room's lock before
+// the members hear of it. It returns how many are asked.
+func (r *room) startRecording(by string, ack func()) (int, *protocol.Error) {
+	recorder := r.srv.cfg.Recorder
+	if recorder == nil {
+		return 0, protocol.Errorf(protocol.CodeRecordingDisabled, "this server does not record calls (no recording directory is configured)")
+	}
+	if err := recorder.CheckSpace(); err != nil { // a disk look-up: before the room's lock
+		r.srv.log.Warn("recording refused", "room", r.name, "err", err)
+		if errors.Is(err, recording.ErrDiskFull) {
+			return 0, protocol.Errorf(protocol.CodeDiskFull, "not enough free disk space to record")
+		}
+		return 0, protocol.Errorf(protocol.CodeInternal, "the recording directory cannot be used")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rec.state != protocol.RecordingOff {
+		return 0, protocol.Errorf(protocol.CodeRecordingActive, "the call is already being recorded or waits for consent")
+	}
+	r.rec = roomRecording{state: protocol.RecordingAwaiting, askConsent: r.policy.Mode == auth.ModeConsultation, startedBy: by}
+	for _, m := range r.membersLocked() {
+		if r.needsConsentLocked(m) {
+			r.rec.waitingFor = append(r.rec.waitingFor, m.participantID)
+		}
+	}
+	ack()
+	asking := len(r.rec.waitingFor)
+	if asking == 0 {
+		r.beginRecordingLocked()
+	}
+	r.broadcastStateLocked()
+	return asking, nil
+}
+
+// stopRecording stops the recording or the wait for consent; ack as for startRecording.
+func (r *room) stopRecording(ack func()) *protocol.Error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rec.state == protocol.RecordingOff {
 		return protocol.Errorf(protocol.CodeRecordingInactive, "the call is not being recorded")
 	}
-	s.reply(protocol.TypeAck, env.ID, struct{}{})
+	ack()
 	r.endRecordingLocked(protocol.RecordingEndedStopped)
 	r.broadcastStateLocked()
 	return nil
+}
+
+// SetRecording implements admin.Directory.
+func (s *Server) SetRecording(ctx context.Context, name string, on bool, by string) (string, error) {
+	if err := s.roomElsewhere(ctx, name); err != nil {
+		return "", err
+	}
+	r := s.lookup(name)
+	if r == nil {
+		return "", fmt.Errorf("room %q: %w", name, admin.ErrRoomNotFound)
+	}
+	var perr *protocol.Error
+	if on {
+		_, perr = r.startRecording(by, func() {})
+	} else {
+		perr = r.stopRecording(func() {})
+	}
+	if perr != nil {
+		return "", fmt.Errorf("%w: %s (%s)", admin.ErrInvalid, perr.Message, perr.Code)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rec.state, nil
 }
 
 func (s *Session) handleRecordingConsent(env protocol.Envelope) *protocol.Error {

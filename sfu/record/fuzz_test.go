@@ -52,7 +52,11 @@ func FuzzTrackWriter(f *testing.F) {
 	f.Add(byte(1), byte(1), []byte{1, 1, 0, 15, 0, 2, 0xf8, 0xff, 1, 1, 0, 15, 0, 2, 0xf8, 0xff, 0, 0xff, 0x80, 0, 0, 0})
 	f.Add(byte(2), byte(0), []byte{1, 1, 0, 47, 0, 7, 0x78, 0, 2, 0x67, 0x42, 0, 1, 0x65})
 
-	f.Fuzz(func(t *testing.T, kind, maxLate byte, data []byte) {
+	f.Fuzz(fuzzTrackWriter)
+}
+
+func fuzzTrackWriter(t *testing.T, kind, maxLate byte, data []byte) {
+	{
 		mime := fuzzMimes[int(kind)%len(fuzzMimes)]
 		path := filepath.Join(t.TempDir(), "f")
 		w, err := NewTrackWriter(path, mime, 0, 2, Options{MaxLate: uint16(maxLate % 32)})
@@ -92,5 +96,5 @@ func FuzzTrackWriter(f *testing.F) {
 		case sum.Duration < 0 || sum.Gaps < 0:
 			t.Errorf("Summary %+v", sum)
 		}
-	})
+	}
 }

@@ -68,7 +68,7 @@ func mediaFile(tb testing.TB, mime string) string {
 		}
 		src := []string{"-f", "lavfi", "-i", "testsrc=size=640x360:rate=30", "-t", strconv.Itoa(mediaSeconds)}
 		for _, args := range [][]string{
-			append(src, "-c:v", "libvpx", "-g", "30", "-b:v", "500k", "vp8.ivf"),
+			append(src, "-c:v", "libvpx", "-g", "30", "-b:v", "500k", "-deadline", "realtime", "-cpu-used", "8", "vp8.ivf"),
 			{"-f", "lavfi", "-i", "sine=frequency=440", "-t", strconv.Itoa(mediaSeconds),
 				"-c:a", "libopus", "-page_duration", "20000", "opus.ogg"}, // one packet per Ogg page
 			append(src, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "baseline", "-g", "30",

@@ -42,6 +42,9 @@ type Directory interface {
 	// UpdateGrants replaces the grants of identity in room, now and for its later joins to the room;
 	// tracks whose source is no longer allowed are unpublished.
 	UpdateGrants(ctx context.Context, room, identity string, grants auth.Grants) ([]ParticipantInfo, error)
+	// SetRecording starts (asking a consultation's patients first) or stops recording the room's call and
+	// returns the recording's state: "", "consent" or "recording".
+	SetRecording(ctx context.Context, room string, on bool, by string) (string, error)
 }
 
 // Errors a Directory returns; the handler maps them to status codes.

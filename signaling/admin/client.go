@@ -89,6 +89,15 @@ func (c *Client) Unban(ctx context.Context, room, identity string) error {
 	return c.do(ctx, http.MethodDelete, "rooms/"+url.PathEscape(room)+"/bans/"+url.PathEscape(identity), nil, nil)
 }
 
+// SetRecording starts or stops recording a room's call; it returns the recording's state.
+func (c *Client) SetRecording(ctx context.Context, room string, on bool) (string, error) {
+	var out struct {
+		State string `json:"state"`
+	}
+	err := c.do(ctx, http.MethodPut, "rooms/"+url.PathEscape(room)+"/recording", map[string]bool{"recording": on}, &out)
+	return out.State, err
+}
+
 // MuteTracks mutes or unmutes a participant's tracks as a moderator.
 func (c *Client) MuteTracks(ctx context.Context, room, identity string, req MuteRequest) ([]string, error) {
 	var out struct {

@@ -64,6 +64,7 @@ func NewHandler(cfg Config) http.Handler {
 		{"POST /admin/v1/rooms/{room}/participants/{identity}/mute", h.mute},
 		{"PUT /admin/v1/rooms/{room}/participants/{identity}/grants", h.updateGrants},
 		{"DELETE /admin/v1/rooms/{room}/bans/{identity}", h.unban},
+		{"PUT /admin/v1/rooms/{room}/recording", h.setRecording},
 		{"POST /admin/v1/tokens", h.mintToken},
 		{"POST /admin/v1/rooms/{room}/links", h.createLink},
 	}
@@ -259,6 +260,29 @@ func (h *handler) unban(w http.ResponseWriter, r *http.Request, who caller) erro
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// setRecording starts or stops recording a room's call: {"recording": true}.
+func (h *handler) setRecording(w http.ResponseWriter, r *http.Request, who caller) error {
+	room := r.PathValue("room")
+	if !who.allows(room) {
+		return forbidRoom(who, room)
+	}
+	var req struct {
+		Recording *bool `json:"recording"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Recording == nil {
+		return fmt.Errorf("%w: recording (true or false) is required", ErrInvalid)
+	}
+	state, err := h.cfg.Directory.SetRecording(r.Context(), room, *req.Recording, who.identity)
+	if err != nil {
+		return err
+	}
+	h.log.Info("admin: recording", "by", who.identity, "room", room, "on", *req.Recording, "state", state)
+	return writeJSON(w, http.StatusOK, map[string]string{"state": state})
 }
 
 func (h *handler) mute(w http.ResponseWriter, r *http.Request, who caller) error {

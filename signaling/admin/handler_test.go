@@ -50,6 +50,15 @@ func (f *fakeDirectory) RemoveParticipant(_ context.Context, room, identity stri
 	return nil
 }
 func (f *fakeDirectory) Unban(context.Context, string, string) error { return nil }
+func (f *fakeDirectory) SetRecording(_ context.Context, room string, on bool, _ string) (string, error) {
+	if room != "clinic" {
+		return "", ErrRoomNotFound
+	}
+	if on {
+		return "recording", nil
+	}
+	return "", nil
+}
 func (f *fakeDirectory) MuteTracks(_ context.Context, _, _ string, req MuteRequest) ([]string, error) {
 	if req.TrackID == "TR_none" {
 		return nil, ErrTrackNotFound

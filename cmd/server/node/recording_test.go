@@ -244,7 +244,7 @@ func probe(t *testing.T, ffprobe, path string) (string, float64) {
 	return res.Streams[0].Codec, d
 }
 
-// TestRecordingStopsWhenTheDiskFills: a recording that reaches its cap (a quota the test sets), or a
+// TestRecordingStopsWhenTheDiskFills: a recording (started through the admin API) that reaches its cap (a quota the test sets), or a
 // disk that runs low (a tiny tmpfs, where the test may mount one), stops with disk_full, which the host
 // sees; the call goes on and the files written so far are readable.
 func TestRecordingStopsWhenTheDiskFills(t *testing.T) {
@@ -270,8 +270,9 @@ func TestRecordingStopsWhenTheDiskFills(t *testing.T) {
 			host, _ := mustJoinToken(t, n, "lecture", "Teacher", mint(t, n, "lecture", "teacher", auth.RoleHost, nil))
 			student, _ := mustJoinToken(t, n, "lecture", "Student", mint(t, n, "lecture", "student", auth.RoleAttendee, nil))
 			ids := host.publishClips(video, audio)
-			if _, err := host.c.Request(ctx5(t), protocol.TypeStartRecording, struct{}{}); err != nil {
-				t.Fatal(err)
+			// Started through the admin API: a lecture hall's operator, not the teacher.
+			if state, err := adminClient(t, n).SetRecording(ctx5(t), "lecture", true); err != nil || state != protocol.RecordingOn {
+				t.Fatalf("admin starts the recording: %q, %v", state, err)
 			}
 			var st protocol.RoomState
 			host.waitEvent(60*time.Second, protocol.TypeRoomState, func(env protocol.Envelope) bool {
