@@ -45,6 +45,7 @@ import { AloneCard } from './alone.js';
 import { watchPanelSpace } from './panelspace.js';
 import { invitationProblem, invitationProblemText, INVITATION_CODES } from './invitecheck.js';
 import { EndPage } from './endpage.js';
+import { RecordingUI } from './recording.js';
 import { readRelaySwitch } from './icepolicy.js';
 import {
   canPublish, canPublishMedia, expectedGrants, publishChanges, joinedText, changedText, moderatorText,
@@ -150,6 +151,8 @@ const endPage = new EndPage({
 });
 /** A host's "Invite" (invite.js): links made by the server for this room. */
 const invitePanel = new InvitePanel(extensions, document.querySelector('.call-header__tools'));
+/** Recording with everyone told (recording.js): Record/Stop for the record grant, the indicator, the consent prompt. */
+new RecordingUI({ extensions, banners, connection: () => connection, header: document.querySelector('.call-header') });
 /** Alone in the call: say so, and offer the invitation (alone.js). */
 const alone = AloneCard.follow({ stage: $('stage'), invite: invitePanel, call, extensions, current: () => session });
 watchPanelSpace($('call-screen'));

@@ -14,9 +14,11 @@
 // else here changes the call.
 // The room features (issue 7: lobby, waiting list, chat, people, hands, the
 // mode's layout) are observed through room(); the connectivity check (issue
-// 13) through netCheck() and connectionPath().
+// 13) through netCheck() and connectionPath(); recording (the indicator, the
+// consent dialog, the Record button) through recording().
 
 import { t } from './i18n.js';
+import { recordingSnapshot } from './recording.js';
 
 /**
  * @param {{session(): import('./session.js').Session|null, connection(): string,
@@ -172,6 +174,12 @@ export function exposeTestHooks(app) {
     endPage: () => app.endPage.snapshot(),
     /** The card shown while we are alone in the call (alone.js): {shown, invite, text}. */
     alone: () => app.alone.snapshot(),
+    /**
+     * Recording as the page shows it (recording.js, read from the DOM): {state ('' | 'consent' |
+     * 'recording', the indicator's data-state), indicatorVisible (on screen, no scrolling needed),
+     * indicatorText, consentOpen, buttonText, buttonDisabled, buttonVisible}; texts are the full words.
+     */
+    recording: () => recordingSnapshot(),
     /** The page's language ('en' or 'zh-CN'). */
     language: () => document.documentElement.lang,
     /** Track metadata of participantId's published tracks: [{id, kind, source, muted}]. */
