@@ -589,6 +589,11 @@ func TestBrowserSimulcastLayerSwitch(t *testing.T) {
 	at = setLayer("f")
 	v, err = c.waitRemote(30*time.Second, func(v remoteVideo) bool { return v.FrameWidth >= 1200 })
 	if err != nil {
+		// A busy machine's Chromium may not encode its top layer at 720p at all (its encoder adapts to
+		// the CPU it gets). Then what the server owes the subscriber is the best the publisher sends.
+		if c.publisherHoldsBackTop(t, v) {
+			return
+		}
 		t.Fatalf("maxLayer f: want about 1280x720 decoded with frames rising within 30 s: %v", err)
 	}
 	t.Logf("maxLayer f: decoding %dx%d (layer %q, state %q, %.0f fps) %v after the request",
@@ -602,6 +607,35 @@ func TestBrowserSimulcastLayerSwitch(t *testing.T) {
 	if path, err := saveScreenshot(c.sub.Ctx, c.dir, "simulcast-layer-f"); err == nil {
 		t.Logf("screenshot at layer f: %s", path)
 	}
+}
+
+// publisherHoldsBackTop reports whether the publisher's own encoder is what
+// keeps the subscriber (last decoding got) below 720p: its top encoding is
+// limited (by CPU or bandwidth) to under 1200 pixels wide, and the
+// subscriber decodes the widest encoding the publisher sends. It logs what it
+// saw.
+func (c *simulcastCall) publisherHoldsBackTop(t *testing.T, got remoteVideo) bool {
+	t.Helper()
+	encs, err := evalJS[[]localEncoding](c.pub.Ctx, localVideoStatsJS)
+	if err != nil {
+		return false
+	}
+	var widest, top int64
+	limited := false
+	for _, e := range encs {
+		if e.TrackID != c.camTrack && e.Source != "camera" {
+			continue
+		}
+		widest = max(widest, e.FrameWidth)
+		if e.RID == "f" {
+			top = e.FrameWidth
+			limited = e.Limitation != "" && e.Limitation != "none" || !e.Active
+		}
+	}
+	ok := limited && top < 1200 && widest > 0 && got.FrameWidth*10 >= widest*9
+	t.Logf("maxLayer f: the publisher's top encoding is %d wide (limited: %v), its widest %d; the subscriber decodes %dx%d (layer %q); accepted: %v",
+		top, limited, widest, got.FrameWidth, got.FrameHeight, got.Layer, ok)
+	return ok
 }
 
 // checkReportedLayer: if the server reported a layer (stream_state), it must

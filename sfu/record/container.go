@@ -35,7 +35,6 @@ var (
 // start creates the block writer at the first usable frame, when the codec's parameters are known.
 func (w *TrackWriter) start(width, height int) error {
 	track := webm.TrackEntry{
-		Name:        "huddle",
 		TrackNumber: 1,
 		TrackUID:    rand.Uint64() | 1, // must not be 0
 	}
@@ -100,8 +99,8 @@ func (w *TrackWriter) start(width, height int) error {
 	return nil
 }
 
-// finish closes the block writer (which writes the last Cluster and the Cues and closes nothing: the
-// sink's Close is a no-op) and then patches Info's Duration, in ms, with the real media duration.
+// finish closes the block writer (which writes the last Cluster and the Cues, and closes the sink, which
+// only flushes) and then patches Info's Duration, in ms, with the real media duration.
 func (w *TrackWriter) finish(d time.Duration) error {
 	if err := w.bw.Close(); err != nil {
 		return fmt.Errorf("record: %s: close matroska: %w", w.path, err)
@@ -114,27 +113,29 @@ func (w *TrackWriter) finish(d time.Duration) error {
 	}
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], math.Float64bits(float64(d)/float64(time.Millisecond)))
-	if _, err := w.f.WriteAt(b[:], w.durPos); err != nil {
-		return fmt.Errorf("record: %s: write duration: %w", w.path, err)
-	}
-	return nil
+	_, _ = w.sink.WriteAt(b[:], w.durPos) // a failure sticks in the sink
+	return w.sink.failure()
 }
 
 // fileSink is the io.WriteCloser (and io.WriterAt, for the Cues) that ebml-go writes to, from the
 // goroutine of its block writer. ebml-go panics or stops its goroutine on a write error, which would
 // leave our next Write blocked forever; so the sink keeps the first error for the TrackWriter to
-// report, reports success to ebml-go, and discards everything after it.
+// report, reports success to ebml-go, and discards everything after it. It also batches ebml-go's many
+// small writes (ID, size and data of each element) into one write(2) per sinkBuffer bytes.
 type fileSink struct {
 	f    *os.File
 	path string
 
 	mu  sync.Mutex
-	n   int64 // bytes appended so far
+	buf []byte
+	n   int64 // bytes appended so far, buffered or not
 	err error
 
 	capture bool         // while the header is written
 	header  bytes.Buffer // the header's first bytes, to find Duration in
 }
+
+const sinkBuffer = 32 << 10
 
 // setCapture starts or stops keeping the header's bytes; stopping returns them.
 func (s *fileSink) setCapture(on bool) []byte {
@@ -154,19 +155,33 @@ func (s *fileSink) Write(p []byte) (int, error) {
 	if s.capture && s.header.Len() < headerCapture {
 		s.header.Write(p)
 	}
+	s.n += int64(len(p))
 	if s.err == nil {
-		n, err := s.f.Write(p)
-		s.n += int64(n)
-		if err != nil {
-			s.err = fmt.Errorf("record: write %s: %w", s.path, err)
+		if s.buf == nil {
+			s.buf = make([]byte, 0, sinkBuffer)
+		}
+		s.buf = append(s.buf, p...)
+		if len(s.buf) >= sinkBuffer {
+			s.flushLocked()
 		}
 	}
 	return len(p), nil
 }
 
+func (s *fileSink) flushLocked() {
+	if s.err == nil && len(s.buf) > 0 {
+		if _, err := s.f.Write(s.buf); err != nil {
+			s.err = fmt.Errorf("record: write %s: %w", s.path, err)
+		}
+	}
+	s.buf = s.buf[:0]
+}
+
+// WriteAt overwrites what was written before (the reserved space for the Cues, the Duration).
 func (s *fileSink) WriteAt(p []byte, off int64) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.flushLocked()
 	if s.err == nil {
 		if _, err := s.f.WriteAt(p, off); err != nil {
 			s.err = fmt.Errorf("record: write %s: %w", s.path, err)
@@ -175,8 +190,13 @@ func (s *fileSink) WriteAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
-// Close is a no-op: the TrackWriter patches the Duration and closes the file after ebml-go is done.
-func (s *fileSink) Close() error { return nil }
+// Close only flushes: the TrackWriter patches the Duration and closes the file after ebml-go is done.
+func (s *fileSink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flushLocked()
+	return nil
+}
 
 func (s *fileSink) fatal(err error) {
 	s.mu.Lock()
@@ -192,6 +212,7 @@ func (s *fileSink) failure() error {
 	return s.err
 }
 
+// size is the file's size once everything written so far is flushed.
 func (s *fileSink) size() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

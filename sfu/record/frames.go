@@ -74,9 +74,12 @@ func (w *TrackWriter) writeFrame(data []byte, ts uint32, dur time.Duration) {
 		est := w.sink.size() + int64(w.lastLen+blockOverhead) + int64(len(data)+blockOverhead) + trailerBytes
 		if w.bw == nil {
 			est += 1024 // header estimate: EBML header, SeekHead, Info, Tracks with CodecPrivate
+			if w.kind == kindOpus {
+				est += audioCuesBytes
+			}
 		}
 		if est > w.opts.MaxBytes {
-			w.err = fmt.Errorf("record: %s: %d bytes: %w", w.path, w.opts.MaxBytes, ErrQuota)
+			w.err = fmt.Errorf("%w: %s at %d bytes", ErrQuota, w.path, w.opts.MaxBytes)
 			return
 		}
 	}

@@ -3,10 +3,11 @@ package record
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,16 +39,43 @@ func encodeFuzzPackets(pkts []*rtp.Packet) []byte {
 	return b
 }
 
+// TestWriteFuzzSeeds regenerates the seed corpus of real packets from the ffmpeg media when
+// HUDDLE_WRITE_FUZZ_SEEDS=1: the start (first keyframe) and a stretch from the middle of each codec.
+func TestWriteFuzzSeeds(t *testing.T) {
+	if os.Getenv("HUDDLE_WRITE_FUZZ_SEEDS") != "1" {
+		t.Skip("set HUDDLE_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz/FuzzTrackWriter")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzTrackWriter")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for kind, mime := range fuzzMimes {
+		s := loadStream(t, mime)
+		first := 1 // the packets of the first frame and the next one
+		for s.frameOf[first] < 2 {
+			first++
+		}
+		mid := len(s.pkts) / 2
+		for _, seed := range []struct {
+			name    string
+			pkts    []*rtp.Packet
+			maxLate byte
+		}{{"start", s.pkts[:first], 0}, {"middle", s.pkts[mid : mid+8], 3}} {
+			corpus := fmt.Sprintf("go test fuzz v1\nbyte(%q)\nbyte(%q)\n[]byte(%q)\n",
+				rune(kind), rune(seed.maxLate), encodeFuzzPackets(seed.pkts))
+			path := filepath.Join(dir, fmt.Sprintf("real-%s-%s", strings.ReplaceAll(mime, "/", "-"), seed.name))
+			if err := os.WriteFile(path, []byte(corpus), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // FuzzTrackWriter feeds arbitrary packets (payloads, sequence numbers, timestamps) to each codec's writer:
 // it must never panic, WriteRTP must not fail (no quota is set and the disk is fine) and neither must Close.
 func FuzzTrackWriter(f *testing.F) {
-	if _, err := exec.LookPath("ffmpeg"); err == nil {
-		for kind, mime := range fuzzMimes {
-			s := loadStream(f, mime)
-			f.Add(byte(kind), byte(0), encodeFuzzPackets(s.pkts[:min(12, len(s.pkts))]))
-			f.Add(byte(kind), byte(3), encodeFuzzPackets(s.pkts[len(s.pkts)/2:len(s.pkts)/2+8]))
-		}
-	}
+	// Real packets of each codec are in testdata/fuzz/FuzzTrackWriter (see TestWriteFuzzSeeds), so that
+	// fuzzing needs no ffmpeg and each fuzz worker starts at once instead of encoding the media first.
 	f.Add(byte(0), byte(2), []byte{1, 1, 0, 47, 0, 11, 0x10, 0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01})
 	f.Add(byte(1), byte(1), []byte{1, 1, 0, 15, 0, 2, 0xf8, 0xff, 1, 1, 0, 15, 0, 2, 0xf8, 0xff, 0, 0xff, 0x80, 0, 0, 0})
 	f.Add(byte(2), byte(0), []byte{1, 1, 0, 47, 0, 7, 0x78, 0, 2, 0x67, 0x42, 0, 1, 0x65})
@@ -95,6 +123,8 @@ func fuzzTrackWriter(t *testing.T, kind, maxLate byte, data []byte) {
 			t.Errorf("Summary.Bytes %d, stat: %v %v", sum.Bytes, fi, err)
 		case sum.Duration < 0 || sum.Gaps < 0:
 			t.Errorf("Summary %+v", sum)
+		case sum.Frames > 0:
+			readBack(t, sum)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/at-wat/ebml-go"
+	"github.com/at-wat/ebml-go/webm"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
@@ -237,4 +240,47 @@ func decodeErrors(tb testing.TB, path string) string {
 		return err.Error()
 	}
 	return stderr.String()
+}
+
+// readBack parses a finished file with ebml-go's reader and checks its structure: the block count, a
+// keyframe first, timecodes that never go back, and Info's Duration equal to Summary.Duration. It returns
+// how many blocks are flagged as keyframes.
+func readBack(tb testing.TB, sum Summary) (keyframes int) {
+	tb.Helper()
+	f, err := os.Open(sum.Path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var file struct {
+		Header  webm.EBMLHeader `ebml:"EBML"`
+		Segment webm.Segment    `ebml:"Segment"`
+	}
+	if err := ebml.Unmarshal(f, &file, ebml.WithIgnoreUnknown(true)); err != nil {
+		tb.Fatalf("read back %s: %v", sum.Path, err)
+	}
+	blocks, last := 0, int64(-1)
+	for _, c := range file.Segment.Cluster {
+		for _, b := range c.SimpleBlock {
+			tc := int64(c.Timecode) + int64(b.Timecode)
+			if blocks == 0 && (!b.Keyframe || tc != 0) {
+				tb.Errorf("first block: keyframe %v, timecode %d", b.Keyframe, tc)
+			}
+			if tc < last {
+				tb.Errorf("block %d: timecode %d after %d", blocks, tc, last)
+			}
+			if b.Keyframe {
+				keyframes++
+			}
+			last = tc
+			blocks++
+		}
+	}
+	if blocks != sum.Frames {
+		tb.Errorf("%d blocks in the file, Summary.Frames %d", blocks, sum.Frames)
+	}
+	if d := file.Segment.Info.Duration; math.Abs(d-float64(sum.Duration)/float64(time.Millisecond)) > 1e-6 {
+		tb.Errorf("Info.Duration %v ms, Summary.Duration %v", d, sum.Duration)
+	}
+	return keyframes
 }

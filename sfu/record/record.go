@@ -1,10 +1,13 @@
 // Package record writes one published track's RTP to a file without transcoding: Opus and VP8 to WebM,
 // H.264 to Matroska. A TrackWriter reorders and reassembles the packets into frames (pion's samplebuilder),
-// gives up frames whose packets stay missing, and hands whole frames to an ebml-go block writer.
+// gives up frames whose packets stay missing (video then waits for the next keyframe), and hands whole
+// frames to an ebml-go block writer; Close fixes the Segment's Duration in place.
 //
 // Locking: a TrackWriter is owned by one goroutine (the track's reader); it is not safe for concurrent
-// use and takes no locks of its own on the packet path. Call Close from that same goroutine (or after it
-// stopped): Close must be called, since it ends the block writer's goroutine and fixes the file's duration.
+// use. Close may be called by another goroutine only once the owner stopped calling (with a
+// happens-before edge, e.g. a channel). Inside, ebml-go writes from a goroutine of its own; the only state
+// it shares with the owner is the file sink, which has its own mutex. Close must be called: it ends that
+// goroutine.
 package record
 
 import (
@@ -133,7 +136,7 @@ func NewTrackWriter(path, mime string, clockRate uint32, channels uint16, opts O
 			w.channels = 2
 		}
 		if w.channels > 2 {
-			return nil, fmt.Errorf("record: opus with %d channels: %w", channels, ErrUnsupportedCodec)
+			return nil, fmt.Errorf("%w: opus with %d channels", ErrUnsupportedCodec, channels)
 		}
 		if w.clockRate == 0 {
 			w.clockRate = 48000
@@ -155,7 +158,7 @@ func NewTrackWriter(path, mime string, clockRate uint32, channels uint16, opts O
 		}
 		w.needKey = true
 	default:
-		return nil, fmt.Errorf("record: mime %q: %w", mime, ErrUnsupportedCodec)
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedCodec, mime)
 	}
 	w.startHold = min(w.opts.MaxLate/2, 32)
 	w.dep = &depacketizer{inner: inner}

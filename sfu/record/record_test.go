@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"math"
@@ -40,8 +41,8 @@ func newWriter(t *testing.T, mime string, opts Options) (*TrackWriter, string) {
 
 // checkFile asserts what every finished recording must satisfy: the codec, a clean decode, the decoder
 // reading Summary.Frames frames, and the container's duration agreeing with Summary.Duration and with
-// the media fed (within 0.1 s).
-func checkFile(t *testing.T, sum Summary, codec string, fed time.Duration) {
+// the media fed (within 0.1 s), and the structure readBack checks. It returns readBack's keyframe count.
+func checkFile(t *testing.T, sum Summary, codec string, fed time.Duration) (keyframes int) {
 	t.Helper()
 	fi, err := os.Stat(sum.Path)
 	if err != nil {
@@ -66,6 +67,7 @@ func checkFile(t *testing.T, sum Summary, codec string, fed time.Duration) {
 	if d := math.Abs(p.Duration - sum.Duration.Seconds()); d > 0.002 {
 		t.Errorf("ffprobe duration %.3f s, Summary.Duration %v", p.Duration, sum.Duration)
 	}
+	return readBack(t, sum)
 }
 
 // TestCodecs writes each codec's stream in order: every frame lands, the file decodes cleanly and says
@@ -99,7 +101,16 @@ func TestCodecs(t *testing.T) {
 			if sum != want {
 				t.Errorf("Summary\n got %+v\nwant %+v", sum, want)
 			}
-			checkFile(t, sum, c.codec, s.fed)
+			keys := checkFile(t, sum, c.codec, s.fed)
+			fedKeys := 0
+			for _, k := range s.keyframe {
+				if k {
+					fedKeys++
+				}
+			}
+			if keys != fedKeys {
+				t.Errorf("%d blocks flagged keyframe, %d fed", keys, fedKeys)
+			}
 			if again, err := w.Close(); err != nil || again != sum {
 				t.Errorf("second Close: %+v, %v", again, err)
 			}
@@ -285,20 +296,19 @@ func TestWriteError(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /dev/full: %v", err)
 	}
-	s := loadStream(t, "audio/opus")
 	w, _ := newWriter(t, "audio/opus", Options{})
 	w.sink.f = full // the sink's writes now fail; Close still closes the real file
 	defer full.Close()
 	var werr error
-	for i, p := range s.pkts {
-		if werr = w.WriteRTP(p, arrivalOf(i)); werr != nil {
-			break
-		}
+	p := &rtp.Packet{Payload: bytes.Repeat([]byte{31 << 3}, 400)} // 20 ms each: the sink flushes every 32 KiB
+	for i := 0; i < 500 && werr == nil; i++ {
+		p.SequenceNumber, p.Timestamp = uint16(i), uint32(i*960)
+		werr = w.WriteRTP(p, arrivalOf(i))
 	}
 	if !errors.Is(werr, syscall.ENOSPC) {
 		t.Fatalf("WriteRTP: %v, want ENOSPC", werr)
 	}
-	if err := w.WriteRTP(s.pkts[0], arrival0); err != werr {
+	if err := w.WriteRTP(p, arrival0); err != werr {
 		t.Errorf("later WriteRTP: %v, want the same error", err)
 	}
 	if _, err := w.Close(); !errors.Is(err, syscall.ENOSPC) {
@@ -344,7 +354,7 @@ func TestAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "nokey.webm")); err != nil || fi.Mode().Perm() != 0o640 {
+	if fi, err := os.Stat(filepath.Join(dir, "nokey.webm")); err != nil || fi.Mode().Perm()&^0o640 != 0 { // 0o640 less the umask
 		t.Errorf("created file: %v, %v", fi, err)
 	}
 	delta := &rtp.Packet{Header: rtp.Header{Marker: true, SequenceNumber: 1, Timestamp: 1},
