@@ -3,16 +3,7 @@ package signaling
 import (
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/huddlehq/huddle/signaling/protocol"
-)
-
-// Chat rate: a burst of chatBurst messages, then one per chatEvery, per session. Enough for a person
-// typing; a client that floods a room of sixty is refused instead of filling everyone's queue.
-const (
-	chatBurst = 5
-	chatEvery = 500 * time.Millisecond
 )
 
 // chatTimeFormat is RFC 3339 in UTC with milliseconds, so that clients order messages of one second.
@@ -32,12 +23,6 @@ func (s *Session) handleChat(env protocol.Envelope) *protocol.Error {
 	}
 	if s.hidden {
 		return insufficient("observers cannot chat")
-	}
-	if s.chatLimit == nil { // the reader owns it
-		s.chatLimit = rate.NewLimiter(rate.Every(chatEvery), chatBurst)
-	}
-	if !s.chatLimit.Allow() {
-		return protocol.Errorf(protocol.CodeRateLimited, "too many chat messages; at most %d at once, then one every %s", chatBurst, chatEvery)
 	}
 	msg := protocol.ChatMessage{From: s.participantID, Name: s.name, Text: req.Text, At: time.Now().UTC().Format(chatTimeFormat)}
 	r := s.room

@@ -18,6 +18,23 @@ func (s *Session) handle(frame []byte) bool {
 		s.sendError(env.ID, perr)
 		return true
 	}
+	if env.Type != protocol.TypeLeave { // leaving is never refused
+		class, verdict := s.limits.charge(env.Type, time.Now())
+		switch verdict {
+		case refused:
+			s.sendError(env.ID, s.limits.refusal(class, env.Type))
+			return true
+		case tooMany:
+			s.log.Warn("closing a session that keeps exceeding its message budget", "type", env.Type, "class", classNames[class])
+			s.sendError(env.ID, protocol.Errorf(protocol.CodeRateLimited, "too many messages refused for going too fast; the session is closed"))
+			s.closeWith(websocket.ClosePolicyViolation, "rate limited")
+			return false
+		}
+	}
+	if (env.Type == protocol.TypeJoin || env.Type == protocol.TypePreflight) && !s.srv.allowJoin(s.remote) {
+		s.sendError(env.ID, protocol.Errorf(protocol.CodeRateLimited, "%s: too many joins from your address; try again in a few seconds", env.Type))
+		return true
+	}
 	if env.Type == protocol.TypePing {
 		s.reply(protocol.TypePong, env.ID, nil)
 		return true
@@ -224,6 +241,15 @@ func (s *Session) handlePublishOffer(env protocol.Envelope) *protocol.Error {
 	if perr := protocol.DecodeData(env, &req); perr != nil {
 		return perr
 	}
+	lim := s.srv.cfg.Limits
+	cands, perr := checkSDPBounds("publish offer", req.SDP, lim.MaxMLines, lim.MaxAttributeBytes)
+	if perr == nil {
+		perr = s.countCandidates(cands)
+	}
+	if perr != nil {
+		s.log.Info("publish refused", "code", perr.Code, "reason", perr.Message)
+		return perr
+	}
 	sources, sending, perr := s.publishSources(req, s.grants())
 	if perr != nil {
 		s.log.Info("publish refused", "code", perr.Code, "reason", perr.Message)
@@ -252,6 +278,13 @@ func (s *Session) handleSubscribeAnswer(env protocol.Envelope) *protocol.Error {
 	if !s.grants().Subscribe {
 		return insufficient("you may not subscribe")
 	}
+	cands, perr := checkSDPBounds("subscribe answer", req.SDP, 0, s.srv.cfg.Limits.MaxAttributeBytes)
+	if perr == nil {
+		perr = s.countCandidates(cands)
+	}
+	if perr != nil {
+		return perr
+	}
 	if err := s.media.AcceptSubscriberAnswer(req.SDP); err != nil {
 		return mediaError(err)
 	}
@@ -267,6 +300,14 @@ func (s *Session) handleICECandidate(env protocol.Envelope) *protocol.Error {
 		return insufficient("you may not subscribe")
 	}
 	c := req.Candidate
+	if c.Candidate != "" { // the end-of-candidates marker costs nothing
+		if len(c.Candidate) > s.srv.cfg.Limits.MaxAttributeBytes {
+			return protocol.Errorf(protocol.CodeInvalidSDP, "ice candidate: %d bytes, over the limit of %d", len(c.Candidate), s.srv.cfg.Limits.MaxAttributeBytes)
+		}
+		if perr := s.countCandidates(1); perr != nil {
+			return perr
+		}
+	}
 	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 	if err := s.media.AddICECandidate(sfu.Target(req.Target), init); err != nil {
 		return protocol.Errorf(protocol.CodeBadRequest, "ice candidate not accepted: %v", err)

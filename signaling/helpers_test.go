@@ -133,8 +133,16 @@ func (ts *testServer) mustJoin(room, token, want string) *websocket.Conn {
 // once the lock is free, they have.
 func (ts *testServer) settle(room string) {
 	if r := ts.srv.lookup(room); r != nil {
-		r.mu.Lock()
-		r.mu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the holder is the point
+		// A broadcast the room spaced out (coalesceLocked) is due within Limits.StateInterval: wait for it.
+		for {
+			r.mu.Lock()
+			due := r.stateSend.timer != nil || r.lobbySend.timer != nil
+			r.mu.Unlock()
+			if !due {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 }
 

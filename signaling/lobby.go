@@ -68,14 +68,17 @@ func (r *room) waitersLocked() []*waiter {
 	return out
 }
 
-// sendLobbyUpdateLocked tells every moderator in the room who waits.
+// sendLobbyUpdateLocked tells every moderator in the room who waits, spaced as room_state is
+// (coalesceLocked).
 func (r *room) sendLobbyUpdateLocked() {
-	msg := r.lobbyUpdateLocked()
-	for _, m := range r.members {
-		if m.grants().Moderate {
-			m.enqueue(msg)
+	r.coalesceLocked(&r.lobbySend, func() {
+		msg := r.lobbyUpdateLocked()
+		for _, m := range r.members {
+			if m.grants().Moderate {
+				m.enqueue(msg)
+			}
 		}
-	}
+	})
 }
 
 // admitWaiter makes a waiter a member (see the top of this file). The waiter stays in the lobby when the

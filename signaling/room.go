@@ -46,6 +46,9 @@ type room struct {
 	// The call's recording (recordroom.go).
 	rec roomRecording
 
+	// Broadcasts spaced by Limits.StateInterval (roomstate.go).
+	stateSend, lobbySend coalescer
+
 	// Persistence in cluster mode (roompersist.go): the version and bytes last handed to RoomStates,
 	// and what a restored snapshot still has to give back to rejoining identities.
 	stateVersion uint64

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"slices"
+	"time"
 
 	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/protocol"
@@ -17,13 +18,47 @@ func (r *room) stateLocked(policy auth.Policy) protocol.RoomState {
 		Hands: append([]string{}, r.hands...), Mode: policy.Mode, Recording: r.recordingViewLocked()}
 }
 
-// broadcastStateLocked sends the room's state to every member.
+// broadcastStateLocked sends the room's state to every member: now, or, when one went out less than
+// Limits.StateInterval ago, once at the end of that interval with the state as it is then, however many
+// changes came in between (a hand toggled a thousand times a second costs a room of sixty a handful of
+// messages, not sixty thousand). Every change is persisted at once.
 func (r *room) broadcastStateLocked() {
-	msg := encodeOrLog(r.srv.log, protocol.TypeRoomState, "", r.stateLocked(r.policy))
-	for _, m := range r.members {
-		m.enqueue(msg)
-	}
 	r.persistLocked()
+	r.coalesceLocked(&r.stateSend, func() {
+		msg := encodeOrLog(r.srv.log, protocol.TypeRoomState, "", r.stateLocked(r.policy))
+		for _, m := range r.members {
+			m.enqueue(msg)
+		}
+	})
+}
+
+// coalescer spaces one kind of room broadcast; room.mu guards it.
+type coalescer struct {
+	last  time.Time   // when one last went out
+	timer *time.Timer // a send due at the end of the interval; nil when none is
+}
+
+// coalesceLocked runs send now if none ran within Limits.StateInterval, else once at the end of it
+// (under room.mu, so send reads the state as it is then). r.mu must be held.
+func (r *room) coalesceLocked(c *coalescer, send func()) {
+	if c.timer != nil {
+		return // the due send will carry this change too
+	}
+	now := time.Now()
+	if wait := r.srv.cfg.Limits.StateInterval - now.Sub(c.last); wait > 0 {
+		c.timer = time.AfterFunc(wait, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			c.timer = nil
+			if !r.gone {
+				c.last = time.Now()
+				send()
+			}
+		})
+		return
+	}
+	c.last = now
+	send()
 }
 
 // forgetLocked drops a participant who left from the hands and the spotlight; true when that changed

@@ -56,6 +56,8 @@ type Config struct {
 	RequestTLS func(r *http.Request) bool
 	// Recorder records calls (recording.go); nil: recording is off on this node.
 	Recorder *recording.Recorder
+	// Limits bound every door (limits.go); zero fields take the defaults.
+	Limits Limits
 }
 
 func (c *Config) setDefaults() {
@@ -77,6 +79,7 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Limits = c.Limits.withDefaults()
 }
 
 // Server accepts WebSockets and runs their sessions. It is an http.Handler for the /ws endpoint.
@@ -91,6 +94,9 @@ type Server struct {
 	sessions map[*Session]struct{}
 	closed   bool
 	wg       sync.WaitGroup // one per running session
+
+	conns connLimiter // open sockets per address and on the node (connlimit.go)
+	joins joinLimiter // join and preflight buckets per address (connlimit.go)
 
 	claims   claimTable         // cluster mode: this node's holds on room claims
 	bg       sync.WaitGroup     // cluster mode: acceptLoop, syncLoop, claim releases
@@ -132,6 +138,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuseOrigin(w, r)
 		return
 	}
+	release, ok := s.admitSocket(w, r)
+	if !ok {
+		return // admitSocket has answered 429 or 503
+	}
+	defer release() // the session has ended: its place goes to the next socket
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)

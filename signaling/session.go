@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"golang.org/x/time/rate"
 
 	"github.com/huddlehq/huddle/sfu"
 	"github.com/huddlehq/huddle/signaling/auth"
@@ -49,7 +48,8 @@ type Session struct {
 	joinedAt      time.Time
 	media         MediaParticipant
 	midSource     map[string]string            // source of each publish m-line offered so far
-	chatLimit     *rate.Limiter                // chat messages this session may send (chat.go)
+	limits        *sessionLimits               // message budgets (ratelimit.go); the reader's
+	candidates    int                          // ICE candidates received (sdplimits.go); the reader's
 	checksAllowed bool                         // a preflight was authorized (connectivity.go)
 	linkBase      string                       // the base of the links it may create (invite.go)
 	checks        map[sfu.CheckTransport]Check // running connectivity checks, one per path
@@ -77,6 +77,7 @@ func newSession(srv *Server, conn transport, remote string, devTrusted bool) *Se
 		state:  sessionState{own: make(map[string]sfu.TrackInfo), blocked: make(map[string]bool)},
 		checks: make(map[sfu.CheckTransport]Check),
 		ice:    sessionICE{user: newSessionID()},
+		limits: newSessionLimits(srv.cfg.Limits),
 	}
 }
 

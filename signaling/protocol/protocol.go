@@ -17,7 +17,7 @@ const Version = 1
 // Size limits: a message over MaxMessageSize is refused with an error and the session goes on; a frame
 // over MaxFrameSize closes the socket.
 const (
-	MaxMessageSize = 64 << 10
+	MaxMessageSize = 256 << 10 // room for a large room's subscribe answer, and for SDP bounds to say why
 	MaxFrameSize   = 1 << 20
 )
 

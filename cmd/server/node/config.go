@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/huddlehq/huddle/signaling"
 	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/protocol"
 	"github.com/huddlehq/huddle/signaling/webhook"
@@ -47,6 +48,9 @@ type Config struct {
 	TURN TURNConfig `yaml:"turn"`
 	// Recording is where calls are recorded (config_recording.go); off by default.
 	Recording RecordingConfig `yaml:"recording"`
+	// Limits bound what one client, one address and the whole node may ask of the signalling server
+	// (config_limits.go, signaling/limits.go); zero fields take signaling.DefaultLimits.
+	Limits signaling.Limits `yaml:"limits"`
 }
 
 // AuthConfig holds the API keys.
@@ -83,6 +87,10 @@ type HTTPConfig struct {
 	// AllowedOrigins are the web origins besides this node's own whose pages may open a signalling
 	// WebSocket (https://portal.example.org, https://*.example.org); empty: the same origin only.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Bounds on every HTTP request (config_limits.go); 0 takes the default.
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`    // request line and headers (16 KiB; at least 4096)
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"` // to read them (10s)
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // a keep-alive connection between requests (120s)
 }
 
 // MediaConfig is the media plane's network setup.
@@ -110,13 +118,15 @@ type LogConfig struct {
 // ICE/TCP 7881, TURN on UDP and TCP 3478 (and TLS 5349 once a certificate is configured).
 func DefaultConfig() Config {
 	return Config{
-		HTTP:  HTTPConfig{Addr: "127.0.0.1:7880"},
+		HTTP: HTTPConfig{Addr: "127.0.0.1:7880", MaxHeaderBytes: defaultMaxHeaderBytes,
+			ReadHeaderTimeout: defaultReadHeaderTimeout, IdleTimeout: defaultIdleTimeout},
 		Media: MediaConfig{BindIP: "127.0.0.1", UDPPort: 7882, ICETCP: true, TCPPort: 7881, AdaptiveProcs: true},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		TLS:   TLSConfig{HSTSMaxAge: 180 * 24 * time.Hour},
 		TURN: TURNConfig{Enabled: true, UDPPort: 3478, TCPPort: 3478, TLSPort: 5349,
 			RelayPortMin: 49152, RelayPortMax: 65535, CredentialTTL: 4 * time.Hour},
 		Recording: RecordingConfig{MinFreeMB: 500, CheckInterval: time.Second},
+		Limits:    signaling.DefaultLimits(),
 	}
 }
 
@@ -180,6 +190,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateNet()...)
 	errs = append(errs, c.Cluster.validate()...)
 	errs = append(errs, c.Recording.validate()...)
+	errs = append(errs, c.validateLimits()...)
 	return errors.Join(errs...)
 }
 

@@ -101,7 +101,8 @@ func New(cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	sigCfg := signaling.Config{Logger: log.With("component", "signaling"), Keys: keys, DevTrustLoopback: cfg.DevMode(), Rooms: cfg.Rooms,
-		AllowedOrigins: allowedOrigins(cfg), PublicURL: cfg.HTTP.PublicURL, RequestTLS: servedOverTLS, Recorder: recorder}
+		AllowedOrigins: allowedOrigins(cfg), PublicURL: cfg.HTTP.PublicURL, RequestTLS: servedOverTLS, Recorder: recorder,
+		Limits: cfg.Limits}
 	if hooks != nil {
 		sigCfg.Webhooks = hooks // a nil *Notifier in the interface would not be nil
 	}
@@ -179,8 +180,12 @@ func (n *Node) Start() error {
 	// Every session's lines (join, leave, publish) name the node, so an admin can follow a call across nodes.
 	n.sigCfg.Logger = n.sigCfg.Logger.With("node", n.nodeID())
 	n.signaling = signaling.New(signaling.SFUMedia{SFU: n.sfu}, n.sigCfg)
-	n.http = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, ConnContext: markTLSConn,
-		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	// Bounds on every request (config_limits.go): an oversized header is answered 431, a client that
+	// dribbles its header is cut off, an idle keep-alive connection is closed. No ReadTimeout or
+	// WriteTimeout: they would end the hijacked WebSockets' long lives.
+	maxHeader, readHeader, idle := n.cfg.HTTP.serverBounds()
+	n.http = &http.Server{Handler: n.routes(), MaxHeaderBytes: maxHeader, ReadHeaderTimeout: readHeader, IdleTimeout: idle,
+		ConnContext: markTLSConn, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 	n.served = make(chan error, 1)
 	go func() { n.served <- n.http.Serve(ln) }()
 	tcp := "off"
