@@ -2,7 +2,10 @@
 // PROTOCOL.md, rooms of sessions (membership, names, roles, policy, bans), access control (join tokens
 // checked at join, grants checked on every action: access.go, publishcheck.go), the room's policy
 // (policy.go), running a room (lobby.go, roomstate.go, chat.go, hostcontrols.go, invite.go: waiting
-// room, shared state, chat, a host's controls, invitations from the call), the room's rules kept in
+// room, shared state, chat, a host's controls, invitations from the call; recordroom.go: recording with
+// consent, whose files package recording writes), limits on every door (limits.go, ratelimit.go:
+// per-session message budgets; sdplimits.go; connlimit.go: sockets and joins per address; room
+// broadcasts coalesced in roomstate.go), the room's rules kept in
 // Redis in cluster mode so that they survive their node (roompersist.go: saved under room.mu, which
 // orders the versions, through cluster.RoomStates, which queues and never blocks; loaded with no lock
 // held when a node claims the room, before anyone is admitted),
@@ -12,9 +15,14 @@
 //
 // # Locking rules
 //
+//   - A session's message budgets and candidate count belong to its reader. connLimiter.mu and
+//     joinLimiter.mu (connlimit.go) are leaves. A recording's methods only queue work for its own
+//     goroutine, so the room calls them under room.mu; its end is reported back on that goroutine,
+//     which then takes room.mu.
 //   - Server.mu guards the room and session maps. room.mu guards one room's members, lobby (waiters and
 //     the identities admitted), policy, bans, grants and shared state (chat on/off, spotlight, raised
-//     hands: roomstate.go); it is held while joining the media plane so that every member learns of joins
+//     hands: roomstate.go), its recording state (recordroom.go) and its broadcast coalescers, whose
+//     timers take room.mu to send the state as it is then; it is held while joining the media plane so that every member learns of joins
 //     and leaves in the same order, while sending chat messages, room_state and lobby_update (enqueue
 //     never blocks) so that they keep that order too, while giving members the grants a policy newly
 //     taken from a token changes (policy.go: Session.updateGrants enqueues and calls the media plane's
