@@ -27,18 +27,13 @@ import (
 // Options tunes a TrackWriter; the zero value is fine.
 type Options struct {
 	// MaxLate is how many packets the reorder buffer holds (reordering and NACK retransmissions arrive
-	// late; a frame must fit in it); a missing packet is given up after this many newer ones or 500 ms of
-	// media time, whichever comes first. 0: 1024 for video (a frame of up to about 1 MB), 64 for audio.
+	// late; a frame must fit in it); a missing packet is given up after this many newer ones. 0: 512 for
+	// video (a frame of up to about 550 KB), 64 for audio.
 	MaxLate uint16
 	// MaxBytes stops writing once the next frame would take the file past this size (0: no limit); WriteRTP
 	// then returns ErrQuota. The file written so far stays valid and is finished by Close.
 	MaxBytes int64
 }
-
-// maxLateDelay is how long (in media time) a missing packet is waited for before its frame is given up:
-// long enough for a NACK's retransmission on a poor link, short enough that a recording resumes at a
-// keyframe soon after a loss.
-const maxLateDelay = 500 * time.Millisecond
 
 var (
 	// ErrQuota means the file reached Options.MaxBytes.
@@ -160,9 +155,12 @@ func NewTrackWriter(path, mime string, clockRate uint32, channels uint16, opts O
 			w.clockRate = 90000
 		}
 		if w.opts.MaxLate == 0 {
-			// The buffer must hold a whole frame: a 720p keyframe of a busy picture is hundreds of
-			// packets. Losses are given up by time instead (maxLateDelay), not by this count.
-			w.opts.MaxLate = 1024
+			// The buffer must hold a whole frame: a 720p keyframe of a busy picture, or a detailed
+			// screen share's, is hundreds of packets (with 256, such video was never recorded). The
+			// price: an unrepaired loss holds the recording back for this many packets (about 3 s of
+			// 720p) before it is marked as a gap. (samplebuilder's WithMaxTimeDelay would bound that by
+			// time, but it scans its buffer on every packet: ten times slower here under -race.)
+			w.opts.MaxLate = 512
 		}
 		w.needKey = true
 	default:
@@ -172,7 +170,7 @@ func NewTrackWriter(path, mime string, clockRate uint32, channels uint16, opts O
 	w.dep = &depacketizer{inner: inner}
 	w.in.init()
 	w.sb = samplebuilder.New(w.opts.MaxLate, w.dep, w.clockRate,
-		samplebuilder.WithPacketReleaseHandler(w.in.release), samplebuilder.WithMaxTimeDelay(maxLateDelay))
+		samplebuilder.WithPacketReleaseHandler(w.in.release))
 
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
