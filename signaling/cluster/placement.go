@@ -291,7 +291,9 @@ func (p *Placement) settle(ctx context.Context) error {
 	if !p.reg.self.StartedAt.Before(started) {
 		return nil // Redis was there before this node: nothing was lost under it
 	}
-	wait := time.Until(started.Add(p.reg.cfg.NodeTTL + p.reg.cfg.MaxBackoff))
+	// Every node's heartbeat retries within MaxBackoff plus its jitter (a fifth) of Redis coming back,
+	// and started may be up to a second early (redisStart): wait all of that and a TTL more.
+	wait := time.Until(started.Add(p.reg.cfg.NodeTTL + p.reg.cfg.MaxBackoff*6/5 + time.Second))
 	if wait <= 0 {
 		return nil
 	}
