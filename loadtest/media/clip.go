@@ -12,6 +12,8 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"github.com/huddlehq/huddle/sfu/codec"
 )
 
 // Clip is a real media file held in memory as frames (VP8 from IVF) or packets (Opus from Ogg), ready to
@@ -164,7 +166,7 @@ func ParseOgg(raw []byte) (*Clip, error) {
 	}
 	c := &Clip{kind: webrtc.RTPCodecTypeAudio, capab: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}}
 	for _, p := range packets[2:] {
-		if n := opusSamples(p); n > 0 && len(c.frames) < maxClipFrames {
+		if n := codec.OpusSamples(p); n > 0 && len(c.frames) < maxClipFrames {
 			c.frames = append(c.frames, clipFrame{data: p, duration: uint32(n)})
 		}
 	}
@@ -234,35 +236,4 @@ func oggPackets(raw []byte) ([][]byte, error) {
 		off = body + size
 	}
 	return packets, nil
-}
-
-// opusSamples is a packet's duration at 48 kHz from its TOC byte (RFC 6716 3.1), 0 if it has none.
-func opusSamples(p []byte) int {
-	if len(p) == 0 {
-		return 0
-	}
-	config := p[0] >> 3
-	var frame int
-	switch {
-	case config < 12: // SILK: 10, 20, 40, 60 ms
-		frame = [4]int{480, 960, 1920, 2880}[config&3]
-	case config < 16: // hybrid: 10, 20 ms
-		frame = [2]int{480, 960}[config&1]
-	default: // CELT: 2.5, 5, 10, 20 ms
-		frame = [4]int{120, 240, 480, 960}[config&3]
-	}
-	count := 1
-	switch p[0] & 3 {
-	case 1, 2:
-		count = 2
-	case 3:
-		if len(p) < 2 {
-			return 0
-		}
-		count = int(p[1] & 0x3f)
-	}
-	if n := frame * count; n <= 5760 { // at most 120 ms per packet
-		return n
-	}
-	return 0
 }

@@ -17,39 +17,6 @@ func vp8Keyframe(b []byte) (key bool, width, height int) {
 	return true, width, height
 }
 
-// opusSamples returns the duration of an Opus packet in 48 kHz samples from its TOC byte (RFC 6716 3.1),
-// 0 if the packet is malformed.
-func opusSamples(b []byte) int {
-	if len(b) == 0 {
-		return 0
-	}
-	toc := b[0]
-	cfg := toc >> 3
-	var frame int // samples per frame
-	switch {
-	case cfg < 12: // SILK: 10, 20, 40, 60 ms
-		frame = [4]int{480, 960, 1920, 2880}[cfg&3]
-	case cfg < 16: // hybrid: 10, 20 ms
-		frame = [2]int{480, 960}[cfg&1]
-	default: // CELT: 2.5, 5, 10, 20 ms
-		frame = [4]int{120, 240, 480, 960}[cfg&3]
-	}
-	frames := 1
-	switch toc & 3 {
-	case 1, 2:
-		frames = 2
-	case 3:
-		if len(b) < 2 {
-			return 0
-		}
-		frames = int(b[1] & 0x3F)
-	}
-	if n := frames * frame; n <= 5760 { // a packet holds at most 120 ms
-		return n
-	}
-	return 0
-}
-
 // opusHead is the Opus identification header (RFC 7845 5.1) that Matroska's A_OPUS takes as CodecPrivate.
 // RTP does not carry the encoder's pre-skip, so it is 0 (the first few ms play the encoder's warm-up).
 func opusHead(channels uint16) []byte {

@@ -76,27 +76,6 @@ func TestH264Frame(t *testing.T) {
 	}
 }
 
-func TestOpusSamples(t *testing.T) {
-	for _, c := range []struct {
-		pkt  []byte
-		want int
-	}{
-		{[]byte{31 << 3}, 960},       // CELT 20 ms
-		{[]byte{31<<3 | 1}, 1920},    // two frames
-		{[]byte{31<<3 | 3, 3}, 2880}, // code 3, three frames
-		{[]byte{3 << 3}, 2880},       // SILK 60 ms
-		{[]byte{13 << 3}, 960},       // hybrid 20 ms
-		{[]byte{16 << 3}, 120},       // CELT 2.5 ms
-		{[]byte{31<<3 | 3, 0x3F}, 0}, // 63 × 20 ms: over 120 ms
-		{[]byte{31<<3 | 3}, 0},       // code 3 without its count byte
-		{nil, 0},
-	} {
-		if got := opusSamples(c.pkt); got != c.want {
-			t.Errorf("opusSamples(%x) = %d, want %d", c.pkt, got, c.want)
-		}
-	}
-}
-
 func TestVP8Keyframe(t *testing.T) {
 	key := []byte{0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01, 0xff}
 	for _, c := range []struct {

@@ -3,6 +3,8 @@ package record
 import (
 	"fmt"
 	"time"
+
+	"github.com/huddlehq/huddle/sfu/codec"
 )
 
 const (
@@ -38,7 +40,7 @@ func (w *TrackWriter) writeFrame(data []byte, ts uint32, dur time.Duration) {
 	switch w.kind {
 	case kindOpus:
 		key = true
-		ticks = int64(opusSamples(data)) * int64(w.clockRate) / 48000
+		ticks = int64(codec.OpusSamples(data)) * int64(w.clockRate) / 48000
 	case kindVP8:
 		key, width, height = vp8Keyframe(data)
 	case kindH264:

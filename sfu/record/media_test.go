@@ -21,6 +21,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"github.com/huddlehq/huddle/sfu/codec"
 )
 
 // The test media: 3 s of each codec made by ffmpeg once per test binary, packetized like a browser would
@@ -149,7 +151,7 @@ func loadStream(tb testing.TB, mime string) *stream {
 			if bytes.HasPrefix(page, []byte("OpusTags")) {
 				continue
 			}
-			if n := opusSamples(page); n != 960 {
+			if n := codec.OpusSamples(page); n != 960 {
 				tb.Fatalf("ogg page %d holds %d samples, want one 20 ms packet", len(frames), n)
 			}
 			frames = append(frames, page)
