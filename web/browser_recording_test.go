@@ -18,6 +18,8 @@ import (
 	"github.com/huddlehq/huddle/cmd/server/node"
 	"github.com/huddlehq/huddle/signaling/auth"
 	"github.com/huddlehq/huddle/signaling/recording"
+
+	"github.com/huddlehq/huddle/sfu/record/ffmpegtest"
 )
 
 // withRecording makes the node record into dir.
@@ -45,13 +47,7 @@ func waitRecording(tb *tab, cond func(recordingView) bool) (recordingView, error
 // TestBrowserRecordingConsent: the consent prompt, a decline, an accept, the
 // mark on both sides, and the files after Stop. About 30 s.
 func TestBrowserRecordingConsent(t *testing.T) {
-	ffprobe, err := exec.LookPath("ffprobe")
-	if err != nil {
-		if os.Getenv("HUDDLE_REQUIRE_FFMPEG") == "1" {
-			t.Fatal("ffprobe not found and HUDDLE_REQUIRE_FFMPEG=1 (apt-get install ffmpeg)")
-		}
-		t.Skip("ffprobe not found: install ffmpeg (Debian: apt-get install ffmpeg) to run the recording test")
-	}
+	_, ffprobe := ffmpegtest.Tools(t)
 	browser := startBrowser(t)
 	recDir := t.TempDir()
 	n := startNode(t, "", withAPIKey, withRecording(recDir))

@@ -17,23 +17,9 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/signaling/recording"
-)
 
-// needFFmpeg returns the path of ffmpeg (and ffprobe beside it on the PATH), skipping the test without
-// them unless HUDDLE_REQUIRE_FFMPEG=1, which makes their absence a failure (CI with ffmpeg installed).
-func needFFmpeg(t *testing.T) (ffmpeg, ffprobe string) {
-	t.Helper()
-	ffmpeg, err1 := exec.LookPath("ffmpeg")
-	ffprobe, err2 := exec.LookPath("ffprobe")
-	if err := errors.Join(err1, err2); err != nil {
-		msg := "ffmpeg and ffprobe are needed for this test (" + ffmpegInstallHint + "): " + err.Error()
-		if os.Getenv("HUDDLE_REQUIRE_FFMPEG") == "1" {
-			t.Fatal(msg + " (HUDDLE_REQUIRE_FFMPEG=1)")
-		}
-		t.Skip(msg + " (set HUDDLE_REQUIRE_FFMPEG=1 to fail instead)")
-	}
-	return ffmpeg, ffprobe
-}
+	"github.com/huddlehq/huddle/sfu/record/ffmpegtest"
+)
 
 // runTool runs a tool to make or check media, failing the test with its output on error.
 func runTool(t *testing.T, name string, args ...string) (stdout, stderr string) {
@@ -81,7 +67,7 @@ func testManifest(videoFile, audioFile string) recording.Manifest {
 // with ffmpeg, is muxed into DIR/recording.mkv with both streams (copied, titled, the audio delayed), which
 // ffprobe reads and ffmpeg decodes without a word; a second mux refuses to overwrite it, and -f does.
 func TestRecordingMux(t *testing.T) {
-	ffmpeg, ffprobe := needFFmpeg(t)
+	ffmpeg, ffprobe := ffmpegtest.Tools(t)
 	dir := t.TempDir()
 	runTool(t, ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15",
 		"-t", "2", "-c:v", "libvpx", filepath.Join(dir, "alice-camera.webm"))

@@ -23,6 +23,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/huddlehq/huddle/sfu/codec"
+
+	"github.com/huddlehq/huddle/sfu/record/ffmpegtest"
 )
 
 // The test media: 3 s of each codec made by ffmpeg once per test binary, packetized like a browser would
@@ -49,24 +51,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tools returns ffmpeg and ffprobe, or skips (fails with HUDDLE_REQUIRE_FFMPEG=1) when they are missing.
-func tools(tb testing.TB) (ffmpeg, ffprobe string) {
-	tb.Helper()
-	ffmpeg, err1 := exec.LookPath("ffmpeg")
-	ffprobe, err2 := exec.LookPath("ffprobe")
-	if err := errors.Join(err1, err2); err != nil {
-		if os.Getenv("HUDDLE_REQUIRE_FFMPEG") == "1" {
-			tb.Fatalf("ffmpeg/ffprobe required (HUDDLE_REQUIRE_FFMPEG=1): %v", err)
-		}
-		tb.Skipf("ffmpeg/ffprobe not installed (apt-get install ffmpeg; HUDDLE_REQUIRE_FFMPEG=1 makes this fail): %v", err)
-	}
-	return ffmpeg, ffprobe
-}
-
 // mediaFile returns the path of the generated file for mime.
 func mediaFile(tb testing.TB, mime string) string {
 	tb.Helper()
-	ffmpeg, _ := tools(tb)
+	ffmpeg, _ := ffmpegtest.Tools(tb)
 	mediaOnce.Do(func() {
 		if mediaDir, mediaErr = os.MkdirTemp("", "record-media-"); mediaErr != nil {
 			return
@@ -206,7 +194,7 @@ type probe struct {
 
 func ffprobe(tb testing.TB, path string) probe {
 	tb.Helper()
-	_, ffprobe := tools(tb)
+	_, ffprobe := ffmpegtest.Tools(tb)
 	out, err := exec.Command(ffprobe, "-v", "error", "-count_frames",
 		"-show_entries", "stream=codec_name,nb_read_frames:format=duration", "-of", "json", path).Output()
 	if err != nil {
@@ -234,7 +222,7 @@ func ffprobe(tb testing.TB, path string) probe {
 // decodeErrors decodes the whole file and returns what ffmpeg printed on stderr (nothing when clean).
 func decodeErrors(tb testing.TB, path string) string {
 	tb.Helper()
-	ffmpeg, _ := tools(tb)
+	ffmpeg, _ := ffmpegtest.Tools(tb)
 	var stderr bytes.Buffer
 	cmd := exec.Command(ffmpeg, "-v", "error", "-i", path, "-f", "null", "-")
 	cmd.Stderr = &stderr

@@ -19,22 +19,9 @@ import (
 	"github.com/huddlehq/huddle/signaling/client"
 	"github.com/huddlehq/huddle/signaling/protocol"
 	"github.com/huddlehq/huddle/signaling/recording"
-)
 
-// needFFmpeg returns ffmpeg's and ffprobe's paths; without them the test skips, or fails where the
-// environment says they must be there (CI).
-func needFFmpeg(t *testing.T) (ffmpeg, ffprobe string) {
-	t.Helper()
-	ffmpeg, err1 := exec.LookPath("ffmpeg")
-	ffprobe, err2 := exec.LookPath("ffprobe")
-	if err1 != nil || err2 != nil {
-		if os.Getenv("HUDDLE_REQUIRE_FFMPEG") == "1" {
-			t.Fatal("ffmpeg/ffprobe not found and HUDDLE_REQUIRE_FFMPEG=1 (apt-get install ffmpeg)")
-		}
-		t.Skip("ffmpeg/ffprobe not found: install ffmpeg (Debian: apt-get install ffmpeg) to run the recording tests")
-	}
-	return ffmpeg, ffprobe
-}
+	"github.com/huddlehq/huddle/sfu/record/ffmpegtest"
+)
 
 // makeClips encodes real VP8 (in IVF) and Opus (in Ogg) clips of secs seconds with ffmpeg.
 func makeClips(t *testing.T, ffmpeg string, secs int, videoBitrate string) (video, audio *media.Clip) {
@@ -121,7 +108,7 @@ func recordingDirs(t *testing.T, dir string) []string {
 // ffmpeg decodes without an error, and the manifest lists both participants with the patient's
 // consent. A patient cannot start a recording.
 func TestRecordConsultation(t *testing.T) {
-	ffmpeg, ffprobe := needFFmpeg(t)
+	ffmpeg, ffprobe := ffmpegtest.Tools(t)
 	yes, no := true, false
 	video, audio := makeClips(t, ffmpeg, 4, "300k")
 	n, dir := startRecordingNode(t, nil)
@@ -248,7 +235,7 @@ func probe(t *testing.T, ffprobe, path string) (string, float64) {
 // disk that runs low (a tiny tmpfs, where the test may mount one), stops with disk_full, which the host
 // sees; the call goes on and the files written so far are readable.
 func TestRecordingStopsWhenTheDiskFills(t *testing.T) {
-	ffmpeg, _ := needFFmpeg(t)
+	ffmpeg, _ := ffmpegtest.Tools(t)
 	video, audio := makeClips(t, ffmpeg, 4, "2M")
 	cases := map[string]func(t *testing.T) func(*node.RecordingConfig){
 		"quota": func(*testing.T) func(*node.RecordingConfig) {
