@@ -150,6 +150,14 @@ func TestRecordTapNeverBlocksTheMediaPath(t *testing.T) {
 		t.Error("nothing dropped although the sink stalled for three times the ring")
 	}
 	close(sink.block)
+	// The tap's goroutine drains the ring at its own pace: on a busy machine it may not have run yet,
+	// and packets offered while the ring is still full are dropped by design. Wait for the drain.
+	for deadline := time.Now().Add(10 * time.Second); tap.tail.Load() != tap.head.Load(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the ring did not drain after the stall (%d of %d read)", tap.tail.Load(), tap.head.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	for range 20 {
 		for _, raw := range layer.nextFrame() {
 			feed(t, r, pkt, 0, raw)
