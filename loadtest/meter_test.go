@@ -30,6 +30,12 @@ func (c *captured) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	return len(b), nil
 }
 
+func (c *captured) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pkts)
+}
+
 func (c *captured) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	c.pkts = append(c.pkts, append([]byte(nil), b...))
@@ -64,8 +70,10 @@ var (
 	opusCodec = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111}
 )
 
-// record runs a synthetic source for d and returns what each of its tracks wrote.
-func record(t testing.TB, d time.Duration, run func(context.Context) error, tracks []webrtc.TrackLocal, codec webrtc.RTPCodecParameters) [][][]byte {
+// record runs a synthetic source until each track wrote at least its minimum of packets and returns
+// what each wrote. It waits for counts, not a wall-clock window: on a busy machine the sources' tickers
+// run late. It fails after 10 s.
+func record(t testing.TB, minimum []int, run func(context.Context) error, tracks []webrtc.TrackLocal, codec webrtc.RTPCodecParameters) [][][]byte {
 	t.Helper()
 	caps := make([]*captured, len(tracks))
 	for i, tr := range tracks {
@@ -74,9 +82,27 @@ func record(t testing.TB, d time.Duration, run func(context.Context) error, trac
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := run(ctx); err != nil {
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	enough := func() bool {
+		for i, c := range caps {
+			if c.count() < minimum[i] {
+				return false
+			}
+		}
+		return true
+	}
+	for !enough() {
+		select {
+		case err := <-done:
+			t.Fatalf("the source stopped before it sent enough: %v", err)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	out := make([][][]byte, len(caps))
@@ -97,7 +123,7 @@ func TestMeterSimulcast(t *testing.T) {
 	for _, tr := range sim.Tracks() {
 		tracks = append(tracks, tr)
 	}
-	layers := record(t, 250*time.Millisecond, sim.Run, tracks, vp8Codec)
+	layers := record(t, []int{4, 0, 20}, sim.Run, tracks, vp8Codec)
 	q, f := layers[0], layers[2]
 	if len(q) < 4 || len(f) < 20 {
 		t.Fatalf("%d q packets, %d f packets", len(q), len(f))
@@ -161,7 +187,7 @@ func TestMeterAudioAndPadding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkts := record(t, 110*time.Millisecond, src.Run, []webrtc.TrackLocal{src.Track()}, opusCodec)[0]
+	pkts := record(t, []int{4}, src.Run, []webrtc.TrackLocal{src.Track()}, opusCodec)[0]
 	if len(pkts) < 4 {
 		t.Fatalf("%d packets", len(pkts))
 	}
@@ -218,7 +244,7 @@ func BenchmarkMeterObserve(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pkts := record(b, 120*time.Millisecond, sim.Run, []webrtc.TrackLocal{sim.Tracks()[0]}, vp8Codec)[0]
+	pkts := record(b, []int{20}, sim.Run, []webrtc.TrackLocal{sim.Tracks()[0]}, vp8Codec)[0]
 	m := newTrackMeter("TR_1", vp8Codec, webrtc.RTPCodecTypeVideo, 1)
 	var h rtp.Header
 	now := time.Now()

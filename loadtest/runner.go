@@ -16,6 +16,8 @@ import (
 // final reading (so the receivers' counts and the server's agree); closers bounds concurrent leaves.
 const (
 	drainTime     = 500 * time.Millisecond
+	drainQuiet    = 100 * time.Millisecond // ...then until the receivers' counts hold still this long
+	drainMax      = 5 * time.Second        // ...but no longer than this in all
 	scrapeTimeout = 5 * time.Second
 	closers       = 16
 	// closeWait bounds the wait for track readers after every client closed.
@@ -102,7 +104,7 @@ func (r *runner) allMeters() []meterEntry {
 // and the wind-down.
 func (r *runner) budget() time.Duration {
 	joins := time.Duration(float64(len(r.people)) / r.opts.JoinRate * float64(time.Second))
-	return joins + joinTimeout + settleTimeout + r.opts.Duration + drainTime + 2*scrapeTimeout
+	return joins + joinTimeout + settleTimeout + r.opts.Duration + drainMax + 2*scrapeTimeout
 }
 
 // phases records when each phase of the run began and what the server's counters read then.
@@ -172,7 +174,7 @@ func (r *runner) run(ctx context.Context) *Report {
 	// Stop sending, let the last packets (and the retransmissions they need) land, then read both ends.
 	stopMedia()
 	r.sources.Wait()
-	time.Sleep(drainTime)
+	r.drain()
 	ph.server[2] = r.scrape(context.Background()) //nolint:contextcheck // read the end even when ctx ended
 	ph.recv[1] = r.snapshotAll()
 	ph.loadCPU[1] = selfCPUSeconds()
@@ -312,6 +314,32 @@ func (r *runner) settle(ctx context.Context) {
 }
 
 // snapshotAll copies every meter's counters at once (as nearly as one pass allows).
+// drain waits for the last packets to be read: drainTime, then until the receivers' counts stop
+// moving (on a busy machine the readers run late, and a packet the server counted but no receiver has
+// read yet would show as lost), at most drainMax.
+func (r *runner) drain() {
+	time.Sleep(drainTime)
+	last := r.packetsRead()
+	for deadline := time.Now().Add(drainMax - drainTime); time.Now().Before(deadline); {
+		time.Sleep(drainQuiet)
+		n := r.packetsRead()
+		if n == last {
+			return
+		}
+		last = n
+	}
+}
+
+// packetsRead is the media packets every receiver has read so far (not padding: the server's
+// bandwidth probes go on after the media stopped).
+func (r *runner) packetsRead() int64 {
+	var n int64
+	for _, e := range r.allMeters() {
+		n += e.m.snapshot(0, nil).packets
+	}
+	return n
+}
+
 func (r *runner) snapshotAll() map[*trackMeter]meterSnapshot {
 	entries := r.allMeters()
 	out := make(map[*trackMeter]meterSnapshot, len(entries))

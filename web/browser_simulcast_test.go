@@ -9,6 +9,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -175,36 +176,93 @@ func TestBrowserSimulcastPublish(t *testing.T) {
 	// starts low and holds f back (qualityLimitationReason "bandwidth") until it has ramped up, so wait
 	// for every layer to encode at a steady frame rate.
 	want := map[string][2]int64{"q": {320, 180}, "h": {640, 360}, "f": {1280, 720}}
-	start := time.Now()
-	encs, err := waitJS(c.pub.Ctx, 25*time.Second, 250*time.Millisecond, localVideoStatsJS, func(v []localEncoding) bool {
-		ok := 0
+	encoding := func(v []localEncoding) map[string]bool {
+		ok := map[string]bool{}
 		for _, e := range v {
 			if w, found := want[e.RID]; found && e.Source == "camera" && e.FPS >= 10 && near(e.FrameWidth, w[0]) && near(e.FrameHeight, w[1]) {
-				ok++
+				ok[e.RID] = true
 			}
 		}
-		return ok == 3
+		return ok
+	}
+	start := time.Now()
+	encs, err := waitJS(c.pub.Ctx, 25*time.Second, 250*time.Millisecond, localVideoStatsJS, func(v []localEncoding) bool {
+		return len(encoding(v)) == 3
 	})
 	if err != nil {
-		t.Fatalf("publisher: want three encodings q/h/f at 320x180, 640x360, 1280x720: %v (saw %+v)", err, encs)
+		// Chrome's congestion control may hold f back longer when the machine is busy (its delay-based
+		// estimate reads a starved loopback as congestion). That is the browser's decision, not the
+		// client's: accept it only with Chrome's own evidence, and still require q and h.
+		encs, err = heldBackByBandwidth(c, encoding)
+		if err != nil {
+			t.Fatalf("publisher: want three encodings q/h/f at 320x180, 640x360, 1280x720: %v (saw %s)", err, describeEncodings(encs))
+		}
+		t.Logf("publisher: Chrome's bandwidth estimate holds f back: %s", describeEncodings(encs))
+	} else {
+		t.Logf("publisher encodes all three layers %v after the subscriber decoded: %s", time.Since(start).Round(time.Millisecond), describeEncodings(encs))
 	}
-	t.Logf("publisher encodes all three layers %v after the subscriber decoded: %s", time.Since(start).Round(time.Millisecond), describeEncodings(encs))
 	time.Sleep(time.Second)
 	later, err := evalJS[[]localEncoding](c.pub.Ctx, localVideoStatsJS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range encs {
+		if !encoding(encs)[e.RID] {
+			continue // held back by bandwidth
+		}
 		if l := findEncoding(later, e.RID); l == nil || l.FramesEncoded <= e.FramesEncoded {
 			t.Errorf("publisher: rid %s stopped encoding (frames %d then %+v)", e.RID, e.FramesEncoded, l)
 		}
 	}
 
 	checkDeclaredLayers(t, c)
-	checkDynacast(t, c)
+	top := "f"
+	if !encoding(encs)["f"] {
+		top = "h"
+	}
+	checkDynacast(t, c, top)
 	checkAdaptiveStream(t, c)
 	checkStreamStateNotice(t, c)
 	checkSpeakers(t, c)
+}
+
+// heldBackByBandwidth reads the publisher's encodings and Chrome's estimate of its send bandwidth, and
+// errs unless q and h encode at their sizes while f, active, is limited by "bandwidth", and the estimate
+// lies between what q and h may send and what all three may: the server's congestion feedback works
+// (the estimate ramped past the start), it has just not yet ramped far enough for f.
+func heldBackByBandwidth(c *simulcastCall, encoding func([]localEncoding) map[string]bool) ([]localEncoding, error) {
+	encs, err := evalJS[[]localEncoding](c.pub.Ctx, localVideoStatsJS)
+	if err != nil {
+		return nil, err
+	}
+	estimate, err := evalJS[*float64](c.pub.Ctx, `window.huddle.sendBandwidth()`)
+	if err != nil {
+		return encs, err
+	}
+	ok := encoding(encs)
+	f := findEncoding(encs, "f")
+	var lower, need int64
+	for _, e := range encs {
+		if e.Source == "camera" {
+			need += e.MaxBitrate
+			if e.RID != "f" {
+				lower += e.MaxBitrate
+			}
+		}
+	}
+	switch {
+	case !ok["q"] || !ok["h"]:
+		return encs, errors.New("q and h are not both encoding at their sizes")
+	case f == nil || !f.Active || f.Limitation != "bandwidth":
+		return encs, errors.New("f is not encoding, and not for lack of bandwidth")
+	case estimate == nil:
+		return encs, errors.New("f is held back and Chrome has no bandwidth estimate")
+	case *estimate >= float64(need):
+		return encs, fmt.Errorf("f is held back although Chrome estimates %.0f bit/s, enough for the layers' %d", *estimate, need)
+	case *estimate < float64(lower):
+		return encs, fmt.Errorf("Chrome estimates %.0f bit/s, less than q and h may send (%d): is the server's congestion feedback reaching it?", *estimate, lower)
+	}
+	return encs, nil
 }
 
 func findEncoding(encs []localEncoding, rid string) *localEncoding {
@@ -277,40 +335,44 @@ func checkDeclaredLayers(t *testing.T, c *simulcastCall) {
 	}
 }
 
-// checkDynacast plays the server's publisher_layers: turning f off must make
-// the sender stop encoding it, turning it back on must resume it.
-func checkDynacast(t *testing.T, c *simulcastCall) {
+// checkDynacast plays the server's publisher_layers: turning the top layer
+// that encodes (f, or h while Chrome holds f back) off must make the sender
+// stop encoding it, turning it back on must resume it.
+func checkDynacast(t *testing.T, c *simulcastCall, top string) {
 	t.Helper()
-	layers := func(f bool) map[string]any {
-		return map[string]any{"trackId": c.camTrack, "layers": []map[string]any{
-			{"rid": "q", "active": true}, {"rid": "h", "active": true}, {"rid": "f", "active": f}}}
+	layers := func(on bool) map[string]any {
+		var list []map[string]any
+		for _, rid := range []string{"q", "h", "f"} {
+			list = append(list, map[string]any{"rid": rid, "active": rid != top || on})
+		}
+		return map[string]any{"trackId": c.camTrack, "layers": list}
 	}
 	wireInject(t, c.pub, "publisher_layers", layers(false))
 	encs, err := waitJS(c.pub.Ctx, 5*time.Second, 100*time.Millisecond, localVideoStatsJS, func(v []localEncoding) bool {
-		f := findEncoding(v, "f")
+		f := findEncoding(v, top)
 		return f != nil && !f.Active
 	})
 	if err != nil {
-		t.Fatalf("dynacast: after publisher_layers with f inactive, want encoding f inactive: %v (saw %s)", err, describeEncodings(encs))
+		t.Fatalf("dynacast: after publisher_layers with %s inactive, want encoding %s inactive: %v (saw %s)", top, top, err, describeEncodings(encs))
 	}
 	time.Sleep(500 * time.Millisecond) // frames already in the encoder
 	before, _ := evalJS[[]localEncoding](c.pub.Ctx, localVideoStatsJS)
 	time.Sleep(1500 * time.Millisecond)
 	after, _ := evalJS[[]localEncoding](c.pub.Ctx, localVideoStatsJS)
-	fb, fa, qb, qa := findEncoding(before, "f"), findEncoding(after, "f"), findEncoding(before, "q"), findEncoding(after, "q")
+	fb, fa, qb, qa := findEncoding(before, top), findEncoding(after, top), findEncoding(before, "q"), findEncoding(after, "q")
 	if fb == nil || fa == nil || fa.FramesEncoded > fb.FramesEncoded+1 {
-		t.Errorf("dynacast: f still encoded while inactive: %+v then %+v", fb, fa)
+		t.Errorf("dynacast: %s still encoded while inactive: %+v then %+v", top, fb, fa)
 	}
 	if qb == nil || qa == nil || qa.FramesEncoded <= qb.FramesEncoded {
 		t.Errorf("dynacast: q stopped although still active: %+v then %+v", qb, qa)
 	}
-	t.Logf("dynacast off: f frames %d -> %d in 1.5 s, q frames %d -> %d", fb.FramesEncoded, fa.FramesEncoded, qb.FramesEncoded, qa.FramesEncoded)
+	t.Logf("dynacast off: %s frames %d -> %d in 1.5 s, q frames %d -> %d", top, fb.FramesEncoded, fa.FramesEncoded, qb.FramesEncoded, qa.FramesEncoded)
 
 	wireInject(t, c.pub, "publisher_layers", layers(true))
 	start := time.Now()
 	var base int64 = -1
 	encs, err = waitJS(c.pub.Ctx, 10*time.Second, 200*time.Millisecond, localVideoStatsJS, func(v []localEncoding) bool {
-		f := findEncoding(v, "f")
+		f := findEncoding(v, top)
 		if f == nil || !f.Active {
 			return false
 		}
@@ -321,9 +383,9 @@ func checkDynacast(t *testing.T, c *simulcastCall) {
 		return f.FramesEncoded > base
 	})
 	if err != nil {
-		t.Fatalf("dynacast: after turning f back on, want it encoding again: %v (saw %s)", err, describeEncodings(encs))
+		t.Fatalf("dynacast: after turning %s back on, want it encoding again: %v (saw %s)", top, err, describeEncodings(encs))
 	}
-	t.Logf("dynacast on: f encoding again after %v: %s", time.Since(start).Round(time.Millisecond), describeEncodings(encs))
+	t.Logf("dynacast on: %s encoding again after %v: %s", top, time.Since(start).Round(time.Millisecond), describeEncodings(encs))
 }
 
 // checkAdaptiveStream: the subscriber describes the publisher's tile with

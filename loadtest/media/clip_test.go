@@ -200,11 +200,7 @@ func TestReplayVideo(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := bind(t, r.Track(), vp8Params)
-	ctx, cancel := context.WithTimeout(context.Background(), 95*time.Millisecond)
-	defer cancel()
-	if err := r.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runUntil(t, r.Run, func() bool { return r.Loops() >= 2 })
 	pkts := c.packets()
 	if len(pkts) < 8 || r.Loops() < 2 {
 		t.Fatalf("%d packets, %d loops", len(pkts), r.Loops())
@@ -244,11 +240,7 @@ func TestReplayAudioLevel(t *testing.T) {
 	r.SetAudioLevelExtensionID(3)
 	r.SetAudioLevel(12, true)
 	c := bind(t, r.Track(), opusParams)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := r.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runUntil(t, r.Run, func() bool { return c.count() >= 2 })
 	pkts := c.packets()
 	if len(pkts) < 2 {
 		t.Fatalf("%d packets", len(pkts))

@@ -1,9 +1,7 @@
 package media
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -22,11 +20,7 @@ func TestAudioLevelExtension(t *testing.T) {
 	// runFor sends a few packets and returns them.
 	runFor := func() []rtp.Packet {
 		before := len(c.packets())
-		ctx, cancel := context.WithTimeout(context.Background(), 70*time.Millisecond)
-		defer cancel()
-		if err := src.Run(ctx); err != nil {
-			t.Fatal(err)
-		}
+		runUntil(t, src.Run, func() bool { return c.count() > before })
 		pkts := c.packets()[before:]
 		if len(pkts) == 0 {
 			t.Fatal("no audio packets")

@@ -18,8 +18,9 @@ func TestPacerSpreadsAFrame(t *testing.T) {
 			t.Fatal("wait refused")
 		}
 	}
-	// 20 periods of 5 ms: the first goes at once, so at least 95 ms; timers on a busy machine run late.
-	if took := time.Since(start); took < 90*time.Millisecond || took > time.Second {
+	// 20 periods of 5 ms: the first goes at once, so at least 95 ms. Timers on a busy machine run late,
+	// so the upper bound only catches a pacer that stalls.
+	if took := time.Since(start); took < 90*time.Millisecond || took > 10*time.Second {
 		t.Errorf("40 packets took %v, want about 95 ms", took)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -69,24 +70,21 @@ func TestPacedSimulcastKeepsTheClock(t *testing.T) {
 	}
 	s.SetPacing(BrowserPacing())
 	c := bind(t, s.Tracks()[0], vp8Params)
-	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
-	defer cancel()
 	start := time.Now()
-	if err := s.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runUntil(t, s.Run, func() bool { return c.count() >= 50 })
+	sending := time.Since(start)
 	pkts := c.packets()
-	if len(pkts) < 50 {
-		t.Fatalf("%d packets", len(pkts))
-	}
 	for i := 1; i < len(pkts); i++ {
 		if pkts[i].SequenceNumber != pkts[i-1].SequenceNumber+1 {
 			t.Fatalf("sequence jumps %d -> %d", pkts[i-1].SequenceNumber, pkts[i].SequenceNumber)
 		}
 	}
+	// The RTP clock never runs ahead of the time spent sending, and it keeps up with the wall time
+	// between the first and the last packet's writes (measured on the same packets, so a source that
+	// started late on a busy machine is not counted against it).
 	ticks := pkts[len(pkts)-1].Timestamp - pkts[0].Timestamp
-	wall := time.Since(start)
-	if got := time.Duration(ticks) * time.Second / 90000; got > wall || got < wall/2 {
-		t.Errorf("RTP clock advanced %v over %v of sending", got, wall)
+	wall := c.span()
+	if got := time.Duration(ticks) * time.Second / 90000; got > sending || got < wall/2 {
+		t.Errorf("RTP clock advanced %v between packets written %v apart (%v of sending)", got, wall, sending)
 	}
 }

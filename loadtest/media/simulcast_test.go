@@ -18,6 +18,7 @@ import (
 type capture struct {
 	mu   sync.Mutex
 	pkts []rtp.Packet
+	at   []time.Time // when each packet was written
 }
 
 func (c *capture) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
@@ -28,6 +29,7 @@ func (c *capture) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	}
 	c.mu.Lock()
 	c.pkts = append(c.pkts, p)
+	c.at = append(c.at, time.Now())
 	c.mu.Unlock()
 	return len(payload), nil
 }
@@ -38,6 +40,46 @@ func (c *capture) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return c.WriteRTP(&p.Header, p.Payload)
+}
+
+func (c *capture) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pkts)
+}
+
+// span is the wall time from the first packet written to the last.
+func (c *capture) span() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.at) < 2 {
+		return 0
+	}
+	return c.at[len(c.at)-1].Sub(c.at[0])
+}
+
+// runUntil runs a source until enough holds, then ends it and waits for Run to return. The tests wait
+// for a count of packets rather than a wall-clock window: on a busy machine the sources' tickers run
+// late and drop ticks, so a fixed window may hold nothing. runUntil fails after 10 s.
+func runUntil(t testing.TB, run func(context.Context) error, enough func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	for !enough() {
+		select {
+		case err := <-done:
+			t.Fatalf("the source stopped before it sent enough: %v", err)
+		case <-poll.C:
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (c *capture) packets() []rtp.Packet {
@@ -341,22 +383,24 @@ func TestSimulcastRun(t *testing.T) {
 	for i, tr := range s.Tracks() {
 		caps[i] = bind(t, tr, vp8Params)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	time.Sleep(20 * time.Millisecond)
-	if err := s.Run(ctx); err == nil {
-		t.Error("a second Run did not fail")
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
+	var once sync.Once
+	runUntil(t, s.Run, func() bool {
+		if !s.running.Load() {
+			return false // the source's goroutine has not started yet
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("Run did not return after ctx ended")
-	}
+		once.Do(func() {
+			if err := s.Run(context.Background()); err == nil {
+				t.Error("a second Run did not fail")
+			}
+		})
+		// Every layer sent a few frames (the top one sends the most packets per frame).
+		for _, c := range caps {
+			if c.count() < 10 {
+				return false
+			}
+		}
+		return true
+	})
 	for i, l := range s.layers {
 		pkts := caps[i].packets()
 		if n, _ := s.Sent(l.spec.RID); n != uint64(len(pkts)) || n == 0 {
@@ -372,15 +416,8 @@ func TestSingleLayerSourceUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := bind(t, src.Track(), vp8Params)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if err := src.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runUntil(t, src.Run, func() bool { return c.count() >= 5 })
 	pkts := c.packets()
-	if len(pkts) == 0 {
-		t.Fatal("nothing sent")
-	}
 	if !codec.IsKeyframe(codec.KindVP8, pkts[0].Payload) {
 		t.Error("first frame is not a keyframe")
 	}

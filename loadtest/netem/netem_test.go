@@ -314,10 +314,13 @@ func TestCloseEndsEveryGoroutine(t *testing.T) {
 		}
 		defer c.Close()
 	}
-	time.Sleep(50 * time.Millisecond) // traffic in flight, queue not empty
-	r.mu.Lock()
-	flows := len(r.flows)
-	r.mu.Unlock()
+	// Wait until the relay has seen all three clients (traffic is still in flight, the queue not empty).
+	flows := 0
+	for deadline := time.Now().Add(10 * time.Second); flows != 3 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		r.mu.Lock()
+		flows = len(r.flows)
+		r.mu.Unlock()
+	}
 	if flows != 3 {
 		t.Fatalf("%d flows for 3 clients", flows)
 	}
@@ -328,7 +331,7 @@ func TestCloseEndsEveryGoroutine(t *testing.T) {
 	if err := r.Close(); err != nil { // idempotent
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -200,15 +200,17 @@ func TestPublishSimulcastThroughRelay(t *testing.T) {
 		Layers: []protocol.LayerState{{RID: "q", Active: true}, {RID: "h", Active: true}, {RID: "f", Active: false}}})
 	srv.waitFor("f switched off", func() bool { return active.count("f-") == 1 })
 	waitEvent(t, c, protocol.TypePublisherLayers)
-	time.Sleep(100 * time.Millisecond) // packets in flight
-	f0, _ := srv.snapshot("f")
-	q0, _ := srv.snapshot("q")
-	time.Sleep(300 * time.Millisecond)
-	f1, _ := srv.snapshot("f")
-	q1, _ := srv.snapshot("q")
-	if f1.packets != f0.packets || q1.packets == q0.packets {
-		t.Errorf("after f off: f %d -> %d packets, q %d -> %d", f0.packets, f1.packets, q0.packets, q1.packets)
-	}
+	// Packets already in flight may still arrive: wait for a 300 ms window in which q moved and f did
+	// not (on a busy machine the first windows may still carry f's last packets).
+	var f0, f1, q0, q1 receivedTrack
+	srv.waitFor("a window with q flowing and f stopped", func() bool {
+		f0, _ = srv.snapshot("f")
+		q0, _ = srv.snapshot("q")
+		time.Sleep(300 * time.Millisecond)
+		f1, _ = srv.snapshot("f")
+		q1, _ = srv.snapshot("q")
+		return f1.packets == f0.packets && q1.packets > q0.packets
+	})
 	srv.send(protocol.TypePublisherLayers, "", protocol.PublisherLayers{TrackID: assigned[1].TrackID,
 		Layers: []protocol.LayerState{{RID: "f", Active: true}}})
 	srv.waitFor("f back", func() bool { rt, _ := srv.snapshot("f"); return rt.packets > f1.packets })
@@ -343,7 +345,12 @@ func TestRemoteCandidateRewriteAndDrop(t *testing.T) {
 	srv.send(protocol.TypeICECandidate, "", protocol.ICECandidate{Target: "publish", Candidate: &protocol.ICECandidateInit{Candidate: "candidate:2 1 udp 1 127.0.0.1 9 typ host drop-me"}})
 	srv.send(protocol.TypeICECandidate, "", protocol.ICECandidate{Target: "publish", Candidate: &protocol.ICECandidateInit{Candidate: ""}})
 	srv.waitFor("two rewrites", func() bool { return len(seen.all()) == 2 })
-	time.Sleep(50 * time.Millisecond) // the end-of-candidates marker must not reach the hook
+	// The end-of-candidates marker, sent last, is queued once handled; it must not have reached the hook.
+	srv.waitFor("the end-of-candidates marker queued", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return slices.ContainsFunc(c.pubQueue, func(ci webrtc.ICECandidateInit) bool { return ci.Candidate == "" })
+	})
 	want := []string{"subscribe|candidate:1 1 udp 1 127.0.0.1 9 typ host", "publish|candidate:2 1 udp 1 127.0.0.1 9 typ host drop-me"}
 	if got := seen.all(); !reflect.DeepEqual(got, want) {
 		t.Errorf("hook saw %q", got)

@@ -60,16 +60,16 @@ func TestLifecycleLeavesNothing(t *testing.T) {
 	e1, e2, e3 := dial("s1"), dial("s2"), dial("s3")
 	o1, o2, o3 := accept(t, a.relay), accept(t, a.relay), accept(t, a.relay)
 	for _, o := range []*RelayConn{o1, o2, o3} {
-		if _, err := recvWithin(t, o, 2*time.Second); err != nil {
+		if _, err := recvWithin(t, o, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
 	_ = e1.Close() // closed by the edge
-	if _, err := recvWithin(t, o1, 2*time.Second); !errors.Is(err, io.EOF) {
+	if _, err := recvWithin(t, o1, 10*time.Second); !errors.Is(err, io.EOF) {
 		t.Fatalf("o1: %v", err)
 	}
 	_ = o2.Close() // closed by the owner
-	if _, err := recvWithin(t, e2, 2*time.Second); !errors.Is(err, io.EOF) {
+	if _, err := recvWithin(t, e2, 10*time.Second); !errors.Is(err, io.EOF) {
 		t.Fatalf("e2: %v", err)
 	}
 	_ = e3.Send(ctx, []byte("still open"))
@@ -87,7 +87,7 @@ func TestLifecycleLeavesNothing(t *testing.T) {
 	if _, err := o3.Recv(ctx); !errors.Is(err, ErrRelayClosed) {
 		t.Fatalf("o3 after its relay closed: %v", err)
 	}
-	waitNoKeys(t, admin, 2*time.Second)
+	waitNoKeys(t, admin, 10*time.Second)
 	for _, n := range []node{a, b} {
 		_ = n.reg.rdb.Close()
 	}

@@ -50,12 +50,15 @@ func TestRegistryTTLExpiry(t *testing.T) {
 	}
 
 	b.halt() // b stops heart-beating without a word
-	took := waitFor(t, cfg.NodeTTL+time.Second, "halted node drops out", func() bool {
+	took := waitFor(t, cfg.NodeTTL+10*time.Second, "halted node drops out", func() bool {
 		return !slices.Contains(nodeIDs(t, a), "b")
 	})
 	t.Logf("a node that stopped heart-beating dropped out after %s (TTL %s, heartbeat %s)", took.Round(time.Millisecond), cfg.NodeTTL, cfg.Heartbeat)
-	if took > cfg.NodeTTL+cfg.Heartbeat+300*time.Millisecond {
-		t.Errorf("expiry took %s, TTL is %s", took, cfg.NodeTTL)
+	// The last heartbeat came at most a heartbeat before the halt, so the TTL cannot have run out
+	// sooner than this; how much later the poll sees it depends on the machine, so only the deadline
+	// above bounds it.
+	if took < cfg.NodeTTL-2*cfg.Heartbeat {
+		t.Errorf("b dropped out %s after it stopped, before its TTL (%s) could have run out", took, cfg.NodeTTL)
 	}
 
 	ctx := context.Background()
@@ -78,12 +81,12 @@ func TestRegistryLoadAndDraining(t *testing.T) {
 	ctx := context.Background()
 
 	a.SetLoad(Load{Rooms: 3, Participants: 12, Tracks: 20, CPU: 0.25})
-	waitFor(t, 2*time.Second, "load published", func() bool {
+	waitFor(t, 10*time.Second, "load published", func() bool {
 		n, ok, err := b.Node(ctx, "a")
 		return err == nil && ok && n.Load == Load{Rooms: 3, Participants: 12, Tracks: 20, CPU: 0.25}
 	})
 	a.SetDraining(true)
-	took := waitFor(t, time.Second, "draining published", func() bool {
+	took := waitFor(t, 10*time.Second, "draining published", func() bool {
 		n, ok, err := b.Node(ctx, "a")
 		return err == nil && ok && n.Draining
 	})
@@ -135,11 +138,11 @@ func TestRedisRestart(t *testing.T) {
 	}
 	b.SetLoad(Load{Participants: 0})
 	a.SetLoad(Load{Participants: 100})
-	waitFor(t, 2*time.Second, "b's load published", func() bool {
+	waitFor(t, 10*time.Second, "b's load published", func() bool {
 		n, ok, err := a.Node(ctx, "b")
 		return err == nil && ok && n.Load.Participants == 0
 	})
-	waitFor(t, 2*time.Second, "a learns rooms claimed for it", func() bool {
+	waitFor(t, 10*time.Second, "a learns rooms claimed for it", func() bool {
 		return slices.Equal(a.Owned(), []string{"r1", "r2", "r3"})
 	})
 	if err := pa.AddParticipant(ctx, "r1", Participant{ID: "p1", Name: "Ada"}); err != nil {
@@ -147,12 +150,12 @@ func TestRedisRestart(t *testing.T) {
 	}
 
 	srv.Stop()
-	took := waitFor(t, 3*time.Second, "a reports unhealthy", func() bool { return !a.Healthy() })
+	took := waitFor(t, 10*time.Second, "a reports unhealthy", func() bool { return !a.Healthy() })
 	t.Logf("unhealthy %s after redis stopped", took.Round(time.Millisecond))
 	time.Sleep(cfg.NodeTTL) // a long outage: longer than the TTL
 	srv.Restart()
 	restarted := time.Now()
-	waitFor(t, 5*time.Second, "a and b re-register", func() bool {
+	waitFor(t, 10*time.Second, "a and b re-register", func() bool {
 		return a.Healthy() && b.Healthy() && slices.Equal(nodeIDs(t, a), []string{"a", "b"})
 	})
 	t.Logf("both nodes registered again %s after redis restarted", time.Since(restarted).Round(time.Millisecond))

@@ -76,6 +76,8 @@ export function exposeTestHooks(app) {
      * per encoding we send.
      */
     localVideoStats: () => (session() ? session().localVideoStats() : Promise.resolve([])),
+    /** Promise of the browser's estimate of the publish bandwidth in bits/s, or null. */
+    sendBandwidth: () => session()?.publisher?.sendBandwidth() ?? Promise.resolve(null),
     /** The simulcast layers we declared in publish_offer for our track trackId. */
     declaredLayers: (trackId) => session()?.publisher?.declaredLayers(trackId) ?? null,
     /** The latest `active_speakers` list: [{participantId, level}], loudest first. */

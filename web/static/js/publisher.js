@@ -11,6 +11,7 @@
 // and swaps in another camera or microphone without renegotiating.
 
 import { cameraSimulcast, SCREEN_ENCODING } from './simulcast.js';
+import { availableOutgoingBitrate } from './stats.js';
 
 /** Source names from PROTOCOL.md, by track kind, for the camera/mic case. */
 const SOURCE_BY_KIND = { audio: 'microphone', video: 'camera' };
@@ -316,6 +317,11 @@ export class Publisher {
     const order = { q: 0, h: 1, f: 2 };
     out.sort((a, b) => (a.source === b.source ? (order[a.rid] ?? 9) - (order[b.rid] ?? 9) : a.source < b.source ? -1 : 1));
     return out;
+  }
+
+  /** The browser's estimate of the bandwidth we may publish at (bits/s), or null before one. */
+  async sendBandwidth() {
+    return availableOutgoingBitrate(await this.peer.pc.getStats());
   }
 
   /** The layers we declared for our track trackId (tests compare them with what is encoded). */

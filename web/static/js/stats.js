@@ -173,6 +173,12 @@ export function selectedPath(report) {
   };
 }
 
+/** The browser's own estimate of what the PC may send, in bits/s (its congestion control), or null. */
+export function availableOutgoingBitrate(report) {
+  const pair = selectedPair(report);
+  return pair && typeof pair.availableOutgoingBitrate === 'number' ? pair.availableOutgoingBitrate : null;
+}
+
 /** The round-trip time of the PC's selected ICE candidate pair in ms, or null. */
 function pairRtt(report) {
   if (!report) return null;
