@@ -141,8 +141,9 @@ func TestBrowserClassroom(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Ann: microphone not unlocked after the teacher allowed it: %v (saw %+v)", err, sv)
 	}
-	if v, _ := evalJS[roomView](ann.Ctx, roomViewJS); len(v.Room.RoomState.Hands) != 0 {
-		t.Errorf("Ann: hands %v after the grant, want hers lowered", v.Room.RoomState.Hands)
+	// The grant comes first; the lowered hand follows in the next (coalesced) room_state.
+	if v, err := waitRoom(ann, 10*time.Second, func(v roomView) bool { return len(v.Room.RoomState.Hands) == 0 }); err != nil {
+		t.Errorf("Ann: hands %v after the grant, want hers lowered: %v", v.Room.RoomState.Hands, err)
 	}
 	clickByID(t, ann, "toggle-mic")
 	micTrack := waitOwnTrack(t, ann, annID, "microphone", 10*time.Second)

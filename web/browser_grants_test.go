@@ -126,9 +126,10 @@ const studentViewJS = `(async () => {
 // microphone through the admin API its control comes alive and pressing it
 // publishes audio the teacher receives; a moderator's mute locks the control
 // and its lifting leaves the microphone muted; revoking the grant stops the
-// microphone. Bounded to about a minute.
+// microphone. Each step has its own bound; the whole is bounded by their sum
+// (on a busy machine the first steps may take most of theirs).
 func TestBrowserClassroomGrants(t *testing.T) {
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	within := func(d time.Duration) time.Duration { return min(d, time.Until(deadline)) }
 
 	browser := startBrowser(t)
