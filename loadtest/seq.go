@@ -1,5 +1,7 @@
 package loadtest
 
+import "math/bits"
+
 // seqWindow tracks which RTP sequence numbers of one stream arrived, to count the ones that never did
 // (loss after retransmission: a NACKed packet that the SFU resent fills its hole). It remembers the last
 // seqWindowSize numbers in a ring of bits; a number that leaves the ring unset is lost for good, and a
@@ -29,6 +31,36 @@ func (w *seqWindow) bit(s int64) (word int, mask uint64) {
 	return i / 64, 1 << (i % 64)
 }
 
+// span is the part of the ring's word that holds the numbers from s on, up to to: the word, the mask
+// of their bits, and how many numbers that is. The ring is walked a word at a time, so a jump costs
+// at most seqWindowSize/64 steps, not one per number.
+func span(s, to int64) (word int, mask uint64, n int64) {
+	i := uint64(s) % seqWindowSize
+	bit := i % 64
+	n = min(int64(64-bit), to-s+1)
+	return int(i / 64), (^uint64(0) >> (64 - uint64(n))) << bit, n
+}
+
+// unsetIn counts the unset numbers in [from, to], a range no longer than the ring.
+func (w *seqWindow) unsetIn(from, to int64) int64 {
+	var unset int64
+	for s := from; s <= to; {
+		word, mask, n := span(s, to)
+		unset += int64(bits.OnesCount64(^w.bits[word] & mask))
+		s += n
+	}
+	return unset
+}
+
+// clear unsets the numbers in [from, to], a range no longer than the ring.
+func (w *seqWindow) clear(from, to int64) {
+	for s := from; s <= to; {
+		word, mask, n := span(s, to)
+		w.bits[word] &^= mask
+		s += n
+	}
+}
+
 // add records one received sequence number.
 func (w *seqWindow) add(seq uint16) {
 	if !w.started {
@@ -49,14 +81,12 @@ func (w *seqWindow) add(seq uint16) {
 			w.lost += w.missingIn(w.highest-seqWindowSize+1, w.highest) + jump - seqWindowSize
 			w.bits = [seqWindowSize / 64]uint64{}
 		} else {
-			for n := w.highest + 1; n <= s; n++ {
-				// n takes the slot of n-seqWindowSize, which leaves the ring.
-				word, mask := w.bit(n)
-				if old := n - seqWindowSize; old >= w.base && w.bits[word]&mask == 0 {
-					w.lost++
-				}
-				w.bits[word] &^= mask
+			// Each n in (highest, s] takes the slot of n-seqWindowSize, which leaves the ring: those
+			// numbers (from base on) that never arrived are lost.
+			if from, to := max(w.highest+1-seqWindowSize, w.base), s-seqWindowSize; from <= to {
+				w.lost += w.unsetIn(from, to)
 			}
+			w.clear(w.highest+1, s)
 		}
 		w.highest = s
 		word, mask := w.bit(s)
@@ -81,14 +111,10 @@ func (w *seqWindow) add(seq uint16) {
 // missingIn counts unset numbers in [from, to] that are within the ring and not before base.
 func (w *seqWindow) missingIn(from, to int64) int64 {
 	from = max(from, w.base, w.highest-seqWindowSize+1)
-	var n int64
-	for s := from; s <= to; s++ {
-		word, mask := w.bit(s)
-		if w.bits[word]&mask == 0 {
-			n++
-		}
+	if from > to {
+		return 0
 	}
-	return n
+	return w.unsetIn(from, to)
 }
 
 // counts returns the numbers expected (first to highest, minus the newest tail, which retransmissions may
