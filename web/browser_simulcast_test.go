@@ -544,7 +544,7 @@ func checkStreamStateNotice(t *testing.T, c *simulcastCall) {
 
 	wireInject(t, c.sub, "stream_state", map[string]string{"trackId": c.camTrack, "state": "paused", "reason": "bandwidth"})
 	const notice = "Video paused \u2014 your connection is too weak for it"
-	const story = "Paused: your connection is too weak for this video"
+	const story = pausedForDownlink
 	tiles, err := waitJS(c.sub.Ctx, 5*time.Second, 100*time.Millisecond, remoteTilesJS, func(v []remoteTile) bool {
 		tl := tileOf(v)
 		return tl != nil && tl.StreamState == "paused" && tl.Notice == notice && tl.Quality == "poor"
