@@ -313,7 +313,6 @@ func (r *runner) settle(ctx context.Context) {
 	}
 }
 
-// snapshotAll copies every meter's counters at once (as nearly as one pass allows).
 // drain waits for the last packets to be read: drainTime, then until the receivers' counts stop
 // moving (on a busy machine the readers run late, and a packet the server counted but no receiver has
 // read yet would show as lost), at most drainMax.
@@ -340,6 +339,7 @@ func (r *runner) packetsRead() int64 {
 	return n
 }
 
+// snapshotAll copies every meter's counters at once (as nearly as one pass allows).
 func (r *runner) snapshotAll() map[*trackMeter]meterSnapshot {
 	entries := r.allMeters()
 	out := make(map[*trackMeter]meterSnapshot, len(entries))
