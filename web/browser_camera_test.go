@@ -42,17 +42,7 @@ func TestBrowserSimulcastCameraSizes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: no publish_offer: %v", tc.name, err)
 		}
-		var offer struct {
-			Tracks []struct {
-				Source string `json:"source"`
-				Layers []struct {
-					RID        string `json:"rid"`
-					Width      int64  `json:"width"`
-					Height     int64  `json:"height"`
-					MaxBitrate int64  `json:"maxBitrate"`
-				} `json:"layers"`
-			} `json:"tracks"`
-		}
+		var offer publishOffer
 		if err := json.Unmarshal(offers[0].Data, &offer); err != nil {
 			t.Fatal(err)
 		}

@@ -99,19 +99,7 @@ func checkDeclaredLayers(t *testing.T, c *simulcastCall) {
 	if err != nil || len(offers) == 0 {
 		t.Fatalf("publisher: no publish_offer recorded (err %v)", err)
 	}
-	var offer struct {
-		SDP    string `json:"sdp"`
-		Tracks []struct {
-			Mid    string `json:"mid"`
-			Source string `json:"source"`
-			Layers []struct {
-				RID        string `json:"rid"`
-				Width      int64  `json:"width"`
-				Height     int64  `json:"height"`
-				MaxBitrate int64  `json:"maxBitrate"`
-			} `json:"layers"`
-		} `json:"tracks"`
-	}
+	var offer publishOffer
 	if err := json.Unmarshal(offers[0].Data, &offer); err != nil {
 		t.Fatalf("publish_offer data: %v", err)
 	}

@@ -91,6 +91,22 @@ type wireMsg struct {
 	At   float64         `json:"at"` // ms since the epoch, browser clock
 }
 
+// publishOffer is the part of a sent publish_offer's data the tests read: the SDP and the tracks with
+// their declared simulcast layers (PROTOCOL.md).
+type publishOffer struct {
+	SDP    string `json:"sdp"`
+	Tracks []struct {
+		Mid    string `json:"mid"`
+		Source string `json:"source"`
+		Layers []struct {
+			RID        string `json:"rid"`
+			Width      int64  `json:"width"`
+			Height     int64  `json:"height"`
+			MaxBitrate int64  `json:"maxBitrate"`
+		} `json:"layers"`
+	} `json:"tracks"`
+}
+
 // wireSent returns the messages of type typ the tab sent so far.
 func wireSent(tb *tab, typ string) ([]wireMsg, error) {
 	return evalJS[[]wireMsg](tb.Ctx, fmt.Sprintf(`window.__wire.sent(%q)`, typ))
